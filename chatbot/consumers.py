@@ -1,0 +1,76 @@
+"""The customer websocket. Parses and checks frames, calls `conversations`, forwards events.
+
+Async because it forwards streamed tokens from the channel layer; every ORM call goes
+through database_sync_to_async.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from chatbot import conversations, events
+
+MAX_FRAME_BYTES = 64 * 1024
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        events.register_server_loop(asyncio.get_running_loop())
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        wanted = (query.get("conversation") or [None])[0]
+        self.conversation = await database_sync_to_async(conversations.get_or_start)(wanted)
+        self.group = self.conversation.group_name
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        past = await database_sync_to_async(conversations.history)(self.conversation)
+        await self._send({"type": "conversation", "conversation_id": str(self.conversation.public_id),
+                          "status": self.conversation.status, "messages": past})
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self._send(events.error("invalid_frame", "Send JSON text frames, not binary."))
+            return
+        if len(text_data.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
+            await self._send(events.error("frame_too_large",
+                                          f"Frames are limited to {MAX_FRAME_BYTES} bytes."))
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self._send(events.error("invalid_json", "The frame is not valid JSON."))
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self._send(events.error("invalid_frame",
+                                          'Every frame must be a JSON object with a "type".'))
+            return
+        if frame["type"] == "customer_message":
+            await self._customer_message(frame.get("text"))
+        elif frame["type"] == "ping":
+            await self._send({"type": "pong"})
+        else:
+            await self._send(events.error("unknown_type",
+                                          f"Unknown event type {frame['type'][:40]!r}."))
+
+    async def _customer_message(self, text: object) -> None:
+        try:
+            msg = await database_sync_to_async(conversations.add_customer_message)(
+                self.conversation.pk, text)
+        except conversations.MessageRejected as exc:
+            await self._send(events.error(exc.code, exc.detail))
+            return
+        await self._send({"type": "message_received", "message_id": msg.pk})
+
+    async def chat_event(self, event: dict) -> None:
+        await self._send(event["payload"])
+
+    async def _send(self, payload: dict) -> None:
+        await self.send(text_data=json.dumps(payload, ensure_ascii=False))

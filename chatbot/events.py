@@ -1,0 +1,91 @@
+"""Typed websocket payloads (the protocol in docs/protocol.md) and how they are published.
+
+Publishing happens from plain threads (the inline inference thread, Celery workers), never
+from inside the event loop. Each process has one "publisher loop": the ASGI server's own
+loop when there is one (the in-memory channel layer only works from its loop), otherwise
+a private background loop, so channels-redis keeps one connection pool per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, Literal, TypedDict
+
+from channels.layers import get_channel_layer
+
+EVENT_TYPE = "chat.event"  # the channel-layer message type consumers handle
+
+
+class TokenEvent(TypedDict):
+    type: Literal["token"]
+    message_id: int
+    text: str
+
+
+class BotMessageEvent(TypedDict):
+    type: Literal["bot_message"]
+    message_id: int
+    text: str
+    citations: list[dict]
+    confidence: float
+    escalate: bool
+
+
+class ErrorEvent(TypedDict):
+    type: Literal["error"]
+    code: str
+    detail: str
+
+
+def token(message_id: int, text: str) -> TokenEvent:
+    return {"type": "token", "message_id": message_id, "text": text}
+
+
+def bot_message(message_id: int, text: str, citations: list[dict], confidence: float,
+                escalate: bool) -> BotMessageEvent:
+    return {"type": "bot_message", "message_id": message_id, "text": text,
+            "citations": citations, "confidence": confidence, "escalate": escalate}
+
+
+def error(code: str, detail: str) -> ErrorEvent:
+    return {"type": "error", "code": code, "detail": detail}
+
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+_private_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def register_server_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by consumers: the loop the channel layer lives on in this process."""
+    global _server_loop
+    _server_loop = loop
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    global _private_loop
+    if _server_loop is not None and _server_loop.is_running():
+        return _server_loop
+    with _loop_lock:
+        if _private_loop is None:
+            _private_loop = asyncio.new_event_loop()
+            threading.Thread(target=_private_loop.run_forever, name="event-publisher",
+                             daemon=True).start()
+        return _private_loop
+
+
+def publish(group: str, payload: dict[str, Any], timeout: float = 10.0) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    loop = _publisher_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        raise RuntimeError("publish() is for threads; use the layer directly in async code")
+    future = asyncio.run_coroutine_threadsafe(
+        layer.group_send(group, {"type": EVENT_TYPE, "payload": payload}), loop)
+    future.result(timeout=timeout)

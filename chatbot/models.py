@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class Conversation(models.Model):
+    OPEN = "open"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
+    STATUS_CHOICES = [(OPEN, "Open"), (ESCALATED, "Waiting for a human"), (CLOSED, "Closed")]
+
+    # The customer's handle on the conversation (kept by the browser); never the pk.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"Conversation {self.public_id}"
+
+    @property
+    def group_name(self) -> str:
+        return f"conv.{self.public_id.hex}"
+
+
+class Message(models.Model):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+    ROLE_CHOICES = [(CUSTOMER, "Customer"), (BOT, "Bot"), (AGENT, "Agent"), (SYSTEM, "System")]
+
+    PENDING = "pending"
+    STREAMING = "streaming"
+    COMPLETE = "complete"
+    FAILED = "failed"
+    STATE_CHOICES = [(PENDING, "Pending"), (STREAMING, "Streaming"), (COMPLETE, "Complete"),
+                     (FAILED, "Failed")]
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
+                                     related_name="messages")
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES)
+    text = models.TextField(blank=True)
+    citations = models.JSONField(default=list, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    escalate = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=STATE_CHOICES, default=COMPLETE)
+    # For a bot message: the customer message it answers.
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="replies")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # At most one bot reply per customer message: the claim that makes
+            # reply generation idempotent when a task is delivered twice.
+            models.UniqueConstraint(fields=["reply_to"], condition=models.Q(role="bot"),
+                                    name="one_bot_reply_per_message"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.text[:60]}"

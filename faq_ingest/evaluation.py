@@ -1,0 +1,129 @@
+"""Runs labelled queries through retrieval and measures it (see docs/evaluation.md).
+
+Every system is evaluated on the same queries in the same run, so results are
+side-by-side ratios: `hybrid` against `bm25` and `dense` alone, plus `reranked` when a
+cross-encoder is configured, and `production` for exactly what the chat uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from faq_ingest import evaluation_metrics
+from faq_ingest.retrieval.calibration import Calibrator
+from faq_ingest.retrieval.embedders import Embedder
+from faq_ingest.retrieval.searcher import HybridSearcher, IndexDoc, embed_docs
+
+
+class DatasetError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    gold: tuple[str, ...]
+
+
+def _jsonl(path: Path) -> Iterable[tuple[int, dict]]:
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise DatasetError(f"{path}:{lineno}: not valid JSON ({exc})") from None
+            if not isinstance(row, dict):
+                raise DatasetError(f"{path}:{lineno}: each line must be a JSON object")
+            yield lineno, row
+
+
+def load_faqs(path: Path) -> list[IndexDoc]:
+    docs = []
+    for lineno, row in _jsonl(path):
+        try:
+            alternates = tuple(str(a) for a in row.get("alternates") or [])
+            docs.append(IndexDoc(id=str(row["id"]), question=str(row["question"]),
+                                 answer=str(row["answer"]), alternates=alternates,
+                                 lang=str(row.get("lang") or "")))
+        except KeyError as exc:
+            raise DatasetError(f"{path}:{lineno}: missing field {exc}") from None
+    if not docs:
+        raise DatasetError(f"{path}: no FAQs")
+    return docs
+
+
+def load_queries(path: Path) -> list[Query]:
+    queries = []
+    for lineno, row in _jsonl(path):
+        if not isinstance(row.get("query"), str) or not isinstance(row.get("gold"), list):
+            raise DatasetError(f'{path}:{lineno}: expected {{"query": str, "gold": [str]}}')
+        queries.append(Query(row["query"], tuple(str(g) for g in row["gold"])))
+    if not queries:
+        raise DatasetError(f"{path}: no queries")
+    return queries
+
+
+def dev_split(queries: Sequence[Query], dev: bool = True) -> list[Query]:
+    """A stable ~60/40 split by hash of the query text, for sets without split files."""
+    def is_dev(q: Query) -> bool:
+        return int(hashlib.sha1(q.text.encode()).hexdigest(), 16) % 100 < 60
+    return [q for q in queries if is_dev(q) == dev]
+
+
+def build_searcher(docs: Sequence[IndexDoc], embedder: Embedder | None,
+                   calibrator: Calibrator | None = None, reranker=None) -> HybridSearcher:
+    vectors, owners = embed_docs(docs, embedder) if embedder else (None, None)
+    import numpy as np
+
+    if vectors is None:
+        vectors, owners = np.zeros((0, 1), dtype=np.float32), np.zeros(0, dtype=np.int32)
+    return HybridSearcher(docs, vectors, owners, embedder, calibrator=calibrator,
+                          reranker=reranker)
+
+
+def run_queries(searcher: HybridSearcher, queries: Sequence[Query], mode: str,
+                key=lambda doc: doc.id) -> list[dict]:
+    """Per-query records in the shape evaluation_metrics.summarise expects, plus features."""
+    out = []
+    for q in queries:
+        t0 = time.perf_counter()
+        vector = None
+        if mode != "bm25" and searcher.embedder is not None:
+            vector = searcher.embedder.encode([q.text])[0]
+        t1 = time.perf_counter()
+        result = searcher.search(q.text, k=10, mode=mode, query_vector=vector)
+        t2 = time.perf_counter()
+        out.append({
+            "query": q.text, "ranked": [key(h.doc) for h in result.hits], "gold": list(q.gold),
+            "confidence": result.confidence, "features": result.features,
+            "latency_s": t2 - t0, "latency_no_embed_s": t2 - t1,
+        })
+    return out
+
+
+def evaluate(searcher: HybridSearcher, queries: Sequence[Query], threshold: float,
+             systems: Sequence[str], key=lambda doc: doc.id) -> dict[str, dict]:
+    results: dict[str, dict] = {}
+    for system in systems:
+        mode = "hybrid" if system in ("production", "reranked") else system
+        reranker = searcher.reranker
+        if system == "hybrid":
+            searcher.reranker = None  # plain fusion, even where production reranks
+        try:
+            rows = run_queries(searcher, queries, mode, key)
+        finally:
+            searcher.reranker = reranker
+        results[system] = evaluation_metrics.summarise(rows, threshold)
+    return results
+
+
+def fit_calibration(rows: Sequence[dict], fitted_on: str) -> Calibrator:
+    labels = [bool(r["ranked"]) and r["ranked"][0] in set(r["gold"]) for r in rows]
+    return Calibrator.fit([r["features"] for r in rows], labels, fitted_on)

@@ -1,0 +1,173 @@
+"""One parsed page shared by every extractor: chrome stripped, document order, claimed regions."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+
+from faq_ingest.extract.text import HEADING_TAGS, collapse_whitespace
+from faq_ingest.markdown import nodes_to_safe_markdown
+
+# Page furniture whose text must never become an FAQ or a passage.
+_CHROME_TAGS = frozenset({"nav", "aside", "footer", "header"})
+_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search"})
+# Keywords must start a word ("cookie-bar", "site-sidebar") so that "anchorWithStickyNavbar"
+# (a Docusaurus heading class) is not mistaken for a navbar.
+_CHROME_SUBSTRING = re.compile(
+    r"(?<![a-z0-9])(?:cookie|consent|gdpr|banner|breadcrumb|sidebar|navbar|skip-?link|skip-?to-|newsletter"
+    r"|share-?(?:buttons|links)|social-?(?:links|share)|advert)",
+    re.IGNORECASE,
+)
+_CHROME_EXACT = frozenset(
+    {
+        "nav", "navigation", "menu", "main-menu", "mobile-menu", "toc", "footer", "header",
+        "site-header", "site-footer", "global-header", "global-footer", "page-footer",
+        "masthead", "related", "md-header", "md-footer", "md-nav", "md-tabs", "sphinxsidebar",
+        "sphinxsidebarwrapper", "table-of-contents", "pagination-nav", "theme-doc-toc-desktop",
+        "theme-doc-toc-mobile", "theme-doc-footer", "theme-edit-this-page", "announcement",
+    }
+)  # fmt: skip
+# Containers that hold the real content; chrome rules never delete one of these.
+_CONTENT_MARKERS = ("main", "article")
+
+
+@dataclass
+class Candidate:
+    """A question/answer found by one extractor, before merging and anchoring."""
+
+    question: str
+    answer: str
+    extractor: str
+    position: tuple[int, int]
+    element: Tag | None = None
+    anchor: str = ""
+    kind: str = "faq"
+    heading_path: tuple[str, ...] = field(default=())
+
+
+def _tokens(tag: Tag) -> list[str]:
+    classes = tag.get("class") or []
+    if isinstance(classes, str):
+        classes = classes.split()
+    ident = tag.get("id")
+    return [*classes, ident] if isinstance(ident, str) and ident else list(classes)
+
+
+def _is_chrome(tag: Tag) -> bool:
+    name = tag.name
+    if name in ("html", "body", "main", "article"):
+        return False
+    if name in _CHROME_TAGS:
+        if name == "header" and tag.find_parent(("article", "main", "section")) is not None:
+            return False  # an article's own header carries its title, not site chrome
+        return tag.find(_CONTENT_MARKERS) is None
+    role = tag.get("role")
+    by_role = isinstance(role, str) and role.lower() in _CHROME_ROLES
+    by_name = any(
+        tok.lower() in _CHROME_EXACT or _CHROME_SUBSTRING.search(tok) for tok in _tokens(tag)
+    )
+    if not (by_role or by_name):
+        return False
+    # A layout wrapper named "has-sidebar" can hold the whole article; keep such wrappers.
+    return tag.find(("main", "article", "h1")) is None and tag.find(role="main") is None
+
+
+def strip_chrome(soup: BeautifulSoup) -> None:
+    for tag in soup.find_all(True):
+        if tag.decomposed:
+            continue
+        if _is_chrome(tag):
+            tag.decompose()
+
+
+class Page:
+    """Parsed page plus the bookkeeping extractors share (order, claims, Markdown)."""
+
+    def __init__(self, soup: BeautifulSoup, url: str) -> None:
+        self.soup = soup
+        self.url = url
+        title = soup.title
+        self.title = collapse_whitespace(title.get_text()) if title is not None else ""
+        strip_chrome(soup)
+        self.elements: list[Tag] = soup.find_all(True)
+        self.order: dict[int, int] = {id(tag): i for i, tag in enumerate(self.elements)}
+        self.ids: dict[str, Tag] = {}
+        for tag in self.elements:
+            ident = tag.get("id")
+            if isinstance(ident, str) and ident not in self.ids:
+                self.ids[ident] = tag
+        self._claimed_regions: list[tuple[int, int]] = []
+        self._claimed_questions: list[int] = []
+        self._anchor_points: list[tuple[int, str]] | None = None
+
+    # --- document order -------------------------------------------------------------------
+    def pos(self, tag: Tag | NavigableString | None) -> int:
+        node = tag
+        while node is not None and not isinstance(node, Tag):
+            node = node.parent
+        if node is None:
+            return len(self.elements)
+        return self.order.get(id(node), len(self.elements))
+
+    def subtree_end(self, tag: Tag) -> int:
+        """Position of the last element inside tag (document order is pre-order)."""
+        node = tag
+        while True:
+            last = None
+            for child in reversed(node.contents):
+                if isinstance(child, Tag):
+                    last = child
+                    break
+            if last is None:
+                return self.pos(node)
+            node = last
+
+    # --- claims: once a stronger extractor owns a region, weaker ones keep out -------------
+    def claim(self, question: Tag | None, answer_nodes: Iterable[Tag | NavigableString]) -> None:
+        if question is not None:
+            bisect.insort(self._claimed_questions, self.pos(question))
+            self._claimed_regions.append((self.pos(question), self.subtree_end(question)))
+        for node in answer_nodes:
+            if isinstance(node, Tag):
+                self._claimed_regions.append((self.pos(node), self.subtree_end(node)))
+
+    def is_claimed(self, tag: Tag) -> bool:
+        p = self.pos(tag)
+        return any(start <= p <= end for start, end in self._claimed_regions)
+
+    def claimed_question_between(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self._claimed_questions, start)
+        return i < len(self._claimed_questions) and self._claimed_questions[i] <= end
+
+    # --- content helpers -------------------------------------------------------------------
+    def markdown(self, nodes: Iterable[Tag | NavigableString]) -> str:
+        return nodes_to_safe_markdown(nodes, self.url)
+
+    def anchor_points(self) -> list[tuple[int, str]]:
+        """(position, fragment id) of every heading that can be linked to, in order."""
+        if self._anchor_points is None:
+            points: list[tuple[int, str]] = []
+            for tag in self.elements:
+                if tag.name not in HEADING_TAGS:
+                    continue
+                ident = tag.get("id")
+                if not ident:
+                    inner = tag.find("a", attrs={"id": True}) or tag.find("a", attrs={"name": True})
+                    ident = inner.get("id") or inner.get("name") if inner is not None else ""
+                if isinstance(ident, str) and ident.strip():
+                    points.append((self.pos(tag), ident.strip()))
+            self._anchor_points = points
+        return self._anchor_points
+
+    def preceding_anchor_point(self, position: int) -> tuple[int, str]:
+        """(position, id) of the nearest heading with an id at or before position."""
+        points = self.anchor_points()
+        i = bisect.bisect_right(points, (position, "\U0010ffff")) - 1
+        return points[i] if i >= 0 else (-1, "")
+
+    def preceding_anchor(self, position: int) -> str:
+        return self.preceding_anchor_point(position)[1]

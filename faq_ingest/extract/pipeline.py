@@ -1,0 +1,192 @@
+"""extract_faqs: parse once, run every extractor over the shared soup, merge, anchor, label."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bs4 import BeautifulSoup, Tag
+
+from faq_ingest.extract.accordion import extract_accordions
+from faq_ingest.extract.headings import extract_headings
+from faq_ingest.extract.hidden_markdown import extract_hidden_markdown
+from faq_ingest.extract.inline import extract_inline, extract_prefixed
+from faq_ingest.extract.language import detect_language
+from faq_ingest.extract.native import extract_details, extract_dl
+from faq_ingest.extract.page import Candidate, Page
+from faq_ingest.extract.passages import extract_passages
+from faq_ingest.extract.records import ExtractedFaq
+from faq_ingest.extract.structured import (
+    collect_jsonld_texts,
+    extract_jsonld,
+    extract_microdata,
+    extract_rdfa,
+)
+from faq_ingest.extract.text import HEADING_TAGS, node_text, normalise_question
+
+logger = logging.getLogger(__name__)
+
+# Order matters: each visible extractor claims the DOM it used, so weaker heuristics that run
+# later cannot re-read the same question from a different angle.
+VISIBLE_EXTRACTORS: tuple[Callable[[Page], list[Candidate]], ...] = (
+    extract_microdata,
+    extract_rdfa,
+    extract_details,
+    extract_dl,
+    extract_accordions,
+    extract_headings,
+    # Before the Q:/问: heuristics: a hidden "Q: … A: …" block is source Markdown, not markup.
+    extract_hidden_markdown,
+    extract_inline,
+    extract_prefixed,
+)
+STRUCTURED = frozenset({"jsonld"})
+_PAGE_LEVEL = ["body", "html", "main", "article", "h1"]
+
+
+def _merge(candidates: list[Candidate]) -> list[Candidate]:
+    """One record per normalised question: visible markup wins for anchor and position,
+    the longer answer wins for content."""
+    groups: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        key = normalise_question(candidate.question)
+        if key:
+            groups.setdefault(key, []).append(candidate)
+    merged: list[Candidate] = []
+    for group in groups.values():
+        visible = [c for c in group if c.extractor not in STRUCTURED]
+        lead = min(visible or group, key=lambda c: c.position)
+        richest = max(group, key=lambda c: (len(c.answer), c.extractor in STRUCTURED))
+        anchor = lead.anchor or next((c.anchor for c in group if c.anchor), "")
+        merged.append(
+            Candidate(
+                question=lead.question,
+                answer=richest.answer,
+                extractor=lead.extractor,
+                position=lead.position,
+                element=lead.element,
+                anchor=anchor,
+                kind=lead.kind,
+                heading_path=lead.heading_path,
+            )
+        )
+    merged.sort(key=lambda c: c.position)
+    return merged
+
+
+def _own_id(element: Tag) -> str:
+    ident = element.get("id")
+    if not (isinstance(ident, str) and ident.strip()):
+        # A heading wrapping an accordion button: the button usually carries the id.
+        inner = element.find(attrs={"id": True}) if element.name in HEADING_TAGS else None
+        ident = inner.get("id") if inner is not None else ""
+    return ident.strip() if isinstance(ident, str) else ""
+
+
+def _assign_anchors(page: Page, candidates: list[Candidate]) -> None:
+    """Nearest fragment id: the element's own id, an ancestor's id specific to this FAQ, else
+    whichever is nearer of the preceding heading with an id and a shared section's id."""
+    shared: dict[int, int] = {}
+    for candidate in candidates:
+        if candidate.element is not None:
+            for ancestor in candidate.element.parents:
+                shared[id(ancestor)] = shared.get(id(ancestor), 0) + 1
+    for candidate in candidates:
+        element = candidate.element
+        if element is None or candidate.anchor:
+            continue
+        anchor = _own_id(element)
+        section: tuple[int, str] = (-1, "")
+        if not anchor:
+            for ancestor in element.parents:
+                if ancestor.name in _PAGE_LEVEL or ancestor.find(_PAGE_LEVEL) is not None:
+                    break  # page-wide wrappers (#app, #content) are no better than no anchor
+                value = ancestor.get("id")
+                if not (isinstance(value, str) and value.strip()):
+                    continue
+                if shared.get(id(ancestor), 0) <= 1:
+                    anchor = value.strip()
+                else:
+                    section = (page.pos(ancestor), value.strip())
+                break
+        if not anchor:
+            position = page.pos(element)
+            heading = page.preceding_anchor_point(position)
+            anchor = max(heading, section)[1]
+        candidate.anchor = anchor
+
+
+def _assign_heading_paths(page: Page, candidates: list[Candidate]) -> None:
+    pending = sorted(
+        (c for c in candidates if c.element is not None and not c.heading_path),
+        key=lambda c: page.pos(c.element),
+    )
+    # Question headings are records themselves, not sections that other records sit under.
+    question_elements = {id(c.element) for c in candidates if c.element is not None}
+    stack: list[tuple[int, str]] = []
+    index = 0
+    for position, tag in enumerate(page.elements):
+        while index < len(pending) and page.pos(pending[index].element) <= position:
+            element = pending[index].element
+            level = int(element.name[1]) if element.name in HEADING_TAGS else 7
+            pending[index].heading_path = tuple(text for lvl, text in stack if lvl < level)
+            index += 1
+        if index >= len(pending):
+            break
+        if tag.name in HEADING_TAGS and id(tag) not in question_elements:
+            level = int(tag.name[1])
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            text = node_text(tag)
+            if text:
+                stack.append((level, text))
+
+
+def _to_record(candidate: Candidate) -> ExtractedFaq:
+    return ExtractedFaq(
+        question=candidate.question,
+        answer=candidate.answer,
+        anchor=candidate.anchor,
+        extractor=candidate.extractor,
+        language=detect_language(f"{candidate.question}\n{candidate.answer}"),
+        kind=candidate.kind,
+        heading_path=candidate.heading_path,
+    )
+
+
+def _extract(html: str, url: str) -> list[ExtractedFaq]:
+    soup = BeautifulSoup(html, "lxml")
+    payloads = collect_jsonld_texts(soup)
+    page = Page(soup, url)
+    candidates = extract_jsonld(page, payloads)
+    for extractor in VISIBLE_EXTRACTORS:
+        try:
+            candidates.extend(extractor(page))
+        except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError):
+            # One heuristic tripping over odd markup must not cost the page its other FAQs.
+            logger.warning("extractor %s failed on %s", extractor.__name__, url, exc_info=True)
+    if candidates:
+        _assign_anchors(page, candidates)
+        merged = _merge(candidates)
+        _assign_heading_paths(page, merged)
+        # A question with its own heading already on the path would just repeat itself.
+        for c in merged:
+            if c.heading_path and normalise_question(c.heading_path[-1]) == normalise_question(
+                c.question
+            ):
+                c.heading_path = c.heading_path[:-1]
+    else:
+        merged = extract_passages(page)
+    return [_to_record(c) for c in merged]
+
+
+def extract_faqs(html: str, url: str) -> list[ExtractedFaq]:
+    """Run every extractor over one decoded HTML page, merge duplicates, and fall back to
+    passages. Never raises: unusable input yields []."""
+    if not isinstance(html, str) or not html.strip():
+        return []
+    try:
+        return _extract(html, url or "")
+    except Exception:  # noqa: BLE001 - a crawler must survive any page the web throws at it
+        logger.warning("extraction failed on %s", url, exc_info=True)
+        return []

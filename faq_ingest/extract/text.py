@@ -1,0 +1,147 @@
+"""Text helpers shared by the extractors: visible text of a node, question detection, identity."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bs4 import NavigableString, Tag
+from bs4.element import PreformattedString, Script, Stylesheet
+
+from faq_ingest.markdown import PERMALINK_CLASSES
+
+# Tags whose boundaries separate words even when the HTML has no whitespace between them.
+BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt",
+        "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+        "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
+        "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+MAX_QUESTION_CHARS = 300
+
+_WS = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([?？!！.,;:，。；：、)）\]])")
+# Zero-width characters and permalink glyphs that doc generators put into headings.
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
+_TRAILING_PERMALINK = re.compile(r"\s*[¶#§🔗]+\s*$")
+
+# "Q:", "Q1.", "Q：", "问：", "問:", "问题1：" style prefixes on questions.
+QUESTION_PREFIX = re.compile(
+    r"^\s*(?:(?:Q|Question)\s*\d{0,3}\s*[:：.、)）]|(?:问题|問題|问|問)\s*\d{0,3}\s*(?:[:：.、]|\s))\s*",
+    re.IGNORECASE,
+)
+# "A:", "A1.", "答：", "回答：", "Answer:" prefixes on answers.
+ANSWER_PREFIX = re.compile(
+    r"^\s*(?:(?:A|Answer)\s*\d{0,3}\s*[:：.、)）]|(?:回答|答复|答覆|答)\s*\d{0,3}\s*(?:[:：.、]|\s))\s*",
+    re.IGNORECASE,
+)
+_LEADING_SYMBOLS = re.compile(r"^[^\w¿¡\"'“‘(（\[【「『]+")
+_ENUMERATOR = re.compile(r"^\s*\d{1,3}\s*[.)、．]\s+")
+
+INTERROGATIVES = frozenset(
+    {
+        "how", "what", "why", "can", "could", "do", "does", "did", "is", "are", "was", "were",
+        "where", "when", "which", "who", "whom", "whose", "should", "will", "would", "may",
+        "might", "shall", "has", "have", "am", "isn't", "aren't", "can't", "don't", "doesn't",
+        "what's", "how's", "where's", "who's", "when's", "why's",
+    }
+)  # fmt: skip
+# Section titles that open with an interrogative without asking anything.
+_NOT_QUESTIONS = re.compile(
+    r"^(what'?s new|what is new|what'?s next|how it works|who we are|what we do|how we work)\b",
+    re.IGNORECASE,
+)
+_CJK_QUESTION_START = re.compile(
+    r"^(如何|怎么|怎样|怎麼|怎樣|为什么|為什麼|为何|為何|什么|什麼|是否|能否|可否|可以|能不能|哪|谁|誰)"
+)
+_CJK_QUESTION_END = re.compile(r"(吗|嗎|呢)$")
+_FIRST_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+
+
+def collapse_whitespace(text: str) -> str:
+    return _WS.sub(" ", _INVISIBLE.sub("", text)).strip()
+
+
+def node_text(node: Tag | NavigableString, include_templates: bool = True) -> str:
+    """Visible-ish text of a node with words at block boundaries kept apart.
+
+    Hidden panels count (collapsed accordions are hidden until clicked) but script, style,
+    comments and permalink glyphs do not.
+    """
+    if isinstance(node, NavigableString):
+        if isinstance(node, PreformattedString | Script | Stylesheet):
+            return ""
+        return collapse_whitespace(str(node))
+    parts: list[str] = []
+    for item in node.descendants:
+        if isinstance(item, Tag):
+            if item.name in BLOCK_TAGS:
+                parts.append(" ")
+            continue
+        if isinstance(item, PreformattedString | Script | Stylesheet):
+            continue
+        parent = item.parent
+        if parent is not None:
+            if parent.name == "a" and PERMALINK_CLASSES.intersection(parent.get("class") or ()):
+                continue
+            if not include_templates and parent.name == "template":
+                continue
+        parts.append(str(item))
+    text = collapse_whitespace("".join(parts))
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+
+
+def clean_question(text: str) -> str:
+    """Question text as stored: whitespace collapsed, Q-prefix/numbering/permalinks removed."""
+    text = collapse_whitespace(text)
+    text = _TRAILING_PERMALINK.sub("", text)
+    text = QUESTION_PREFIX.sub("", text, count=1)
+    text = _ENUMERATOR.sub("", text, count=1)
+    # Expander glyphs ("+", "▸", "›") rendered before the question text.
+    text = _LEADING_SYMBOLS.sub("", text)
+    return text.strip(" :：-–—")
+
+
+def strip_answer_prefix(text: str) -> str:
+    return ANSWER_PREFIX.sub("", text, count=1)
+
+
+def has_question_prefix(text: str) -> bool:
+    return bool(QUESTION_PREFIX.match(text))
+
+
+def has_answer_prefix(text: str) -> bool:
+    return bool(ANSWER_PREFIX.match(text))
+
+
+def looks_like_question(text: str) -> bool:
+    """True for text that asks something: ends with ?/？, opens with an interrogative, or
+    carries a Q-prefix. Plain section titles ("Shipping", "Getting started") are not."""
+    raw = collapse_whitespace(text).replace("’", "'")
+    if not raw or len(raw) > MAX_QUESTION_CHARS:
+        return False
+    if has_question_prefix(raw):
+        return True
+    cleaned = clean_question(raw)
+    if not cleaned:
+        return False
+    if cleaned.rstrip(" )）\"'”」").endswith(("?", "？")):
+        return True
+    if _NOT_QUESTIONS.match(cleaned):
+        return False
+    first = _FIRST_WORD.match(cleaned)
+    if first and first.group(0).lower() in INTERROGATIVES:
+        return len(cleaned.split()) >= 3
+    return bool(_CJK_QUESTION_START.match(cleaned) or _CJK_QUESTION_END.search(cleaned))
+
+
+def normalise_question(text: str) -> str:
+    """Identity key for a question: casefolded, NFKC, punctuation/whitespace-insensitive.
+
+    Used to merge duplicates on a page and as the stable FAQ identity across re-crawls."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = clean_question(text)
+    return "".join(ch for ch in text.casefold() if ch.isalnum())

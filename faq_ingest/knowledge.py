@@ -1,0 +1,148 @@
+"""Every write to the FAQ table goes through here, so that each change leaves a revision,
+staff edits are never overwritten by a crawl, and the index is rebuilt after commit."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from faq_ingest.models import CrawlRun, Faq, FaqRevision, FaqSource
+
+ADDED, UPDATED, UNCHANGED, CONFLICT = "added", "updated", "unchanged", "conflict"
+
+
+def content_hash(question: str, answer: str) -> str:
+    return hashlib.sha256(f"{question}\x00{answer}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CrawledFaq:
+    question: str
+    question_key: str
+    answer: str
+    source_url: str
+    language: str
+    extractor: str
+    kind: str = Faq.KIND_FAQ
+
+
+def _revision(faq: Faq, changed_by: str, run: CrawlRun | None = None) -> None:
+    FaqRevision.objects.create(faq=faq, question=faq.question, answer=faq.answer,
+                               active=faq.active, changed_by=changed_by, crawl_run=run)
+
+
+def apply_crawled(source: FaqSource, item: CrawledFaq, run: CrawlRun | None) -> tuple[Faq, str]:
+    """Insert or update one FAQ seen by a crawl. An answer change is an update, never a
+    delete + insert; a staff-edited FAQ only records what the page says now."""
+    new_hash = content_hash(item.question, item.answer)
+    faq = (Faq.objects.select_for_update()
+           .filter(source=source, question_key=item.question_key).first())
+    if faq is None:
+        faq = Faq.objects.create(
+            source=source, question=item.question, question_key=item.question_key,
+            answer=item.answer, source_url=item.source_url, language=item.language,
+            extractor=item.extractor, kind=item.kind, content_hash=new_hash,
+        )
+        _revision(faq, "crawler", run)
+        return faq, ADDED
+
+    if faq.edited_by_staff:
+        page_changed = content_hash(faq.crawled_question, faq.crawled_answer) != new_hash
+        if page_changed:
+            faq.crawled_question, faq.crawled_answer = item.question, item.answer
+            # Only a page that now differs from what staff wrote is a conflict to resolve.
+            faq.crawl_conflict = content_hash(faq.question, faq.answer) != new_hash
+            faq.missing_count = 0
+            faq.save(update_fields=["crawled_question", "crawled_answer", "crawl_conflict",
+                                    "missing_count", "updated_at"])
+        elif faq.missing_count:
+            Faq.objects.filter(pk=faq.pk).update(missing_count=0)
+        return faq, CONFLICT if faq.crawl_conflict else UNCHANGED
+
+    if faq.content_hash == new_hash and faq.active:
+        if faq.missing_count or faq.source_url != item.source_url:
+            Faq.objects.filter(pk=faq.pk).update(missing_count=0, source_url=item.source_url)
+        return faq, UNCHANGED
+
+    faq.question, faq.answer = item.question, item.answer
+    faq.source_url, faq.language = item.source_url, item.language
+    faq.extractor, faq.kind, faq.content_hash = item.extractor, item.kind, new_hash
+    faq.active, faq.retired_at, faq.missing_count = True, None, 0
+    faq.save()
+    _revision(faq, "crawler", run)
+    return faq, UPDATED
+
+
+def mark_seen(faq_ids: set[int]) -> None:
+    Faq.objects.filter(pk__in=faq_ids, missing_count__gt=0).update(missing_count=0)
+
+
+def retire_missing(source: FaqSource, seen_ids: set[int], retire_after: int,
+                   run: CrawlRun | None) -> int:
+    """Count one more miss for every active FAQ of `source` not seen by a successful crawl,
+    and retire those missing `retire_after` times in a row. Returns how many retired."""
+    retired = 0
+    missing = (Faq.objects.select_for_update()
+               .filter(source=source, active=True).exclude(pk__in=seen_ids))
+    for faq in missing:
+        faq.missing_count += 1
+        if faq.missing_count >= retire_after and not faq.edited_by_staff:
+            faq.active, faq.retired_at = False, timezone.now()
+            faq.save(update_fields=["missing_count", "active", "retired_at", "updated_at"])
+            _revision(faq, "crawler: retired", run)
+            retired += 1
+        else:
+            faq.save(update_fields=["missing_count", "updated_at"])
+    return retired
+
+
+def record_staff_edit(faq: Faq, username: str) -> None:
+    """Called after staff saved a FAQ in the admin."""
+    faq.edited_by_staff = True
+    faq.content_hash = content_hash(faq.question, faq.answer)
+    if faq.crawled_answer or faq.crawled_question:
+        faq.crawl_conflict = (content_hash(faq.crawled_question, faq.crawled_answer)
+                              != faq.content_hash)
+    faq.save(update_fields=["edited_by_staff", "content_hash", "crawl_conflict", "updated_at"])
+    _revision(faq, f"staff:{username}")
+    request_index_rebuild()
+
+
+def revert_to(revision: FaqRevision, username: str) -> Faq:
+    with transaction.atomic():
+        faq = Faq.objects.select_for_update().get(pk=revision.faq_id)
+        faq.question, faq.answer, faq.active = revision.question, revision.answer, revision.active
+        faq.content_hash = content_hash(faq.question, faq.answer)
+        faq.edited_by_staff = True
+        faq.retired_at = None if faq.active else faq.retired_at
+        faq.save()
+        _revision(faq, f"revert by staff:{username} to revision {revision.pk}")
+        request_index_rebuild()
+    return faq
+
+
+def accept_crawled_version(faq: Faq, username: str) -> None:
+    """Resolve a conflict in favour of the page: the crawler owns the FAQ again."""
+    with transaction.atomic():
+        if faq.crawled_question or faq.crawled_answer:
+            faq.question = faq.crawled_question or faq.question
+            faq.answer = faq.crawled_answer or faq.answer
+        faq.content_hash = content_hash(faq.question, faq.answer)
+        faq.edited_by_staff = False
+        faq.crawl_conflict = False
+        faq.save()
+        _revision(faq, f"staff:{username} accepted crawled version")
+        request_index_rebuild()
+
+
+def keep_staff_version(faq: Faq, username: str) -> None:
+    Faq.objects.filter(pk=faq.pk).update(crawl_conflict=False)
+
+
+def request_index_rebuild() -> None:
+    from faq_ingest.index import request_rebuild
+
+    request_rebuild()

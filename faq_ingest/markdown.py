@@ -1,0 +1,174 @@
+"""Safe HTML -> Markdown for FAQ answers.
+
+Answers end up in chat bubbles and LLM prompts, so the output must never carry anything a
+Markdown renderer could turn into executable content: no raw tags, no script-ish URLs, no
+embedded frames. Links, lists, emphasis and code survive because they are the useful part of
+a help-centre answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, urljoin, urlsplit
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+from markdownify import ATX, MarkdownConverter
+
+__all__ = ["html_to_safe_markdown", "nodes_to_safe_markdown", "safe_url", "sanitise_markdown"]
+
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+
+# Everything that is executable, interactive or an embedding vanishes with its content.
+DROPPED_TAGS = frozenset(
+    {
+        "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet",
+        "form", "input", "button", "select", "option", "textarea", "label", "noscript",
+        "template", "svg", "math", "canvas", "link", "meta", "base", "audio", "video",
+        "source", "track", "portal", "dialog", "head", "title",
+    }
+)  # fmt: skip
+# Permalink decorations ("¶", "#") add noise to every heading in Sphinx/MkDocs/Docusaurus.
+PERMALINK_CLASSES = frozenset({"headerlink", "hash-link", "anchor-link", "anchorjs-link"})
+
+_CONTROL_AND_SPACE = re.compile(r"[\x00-\x20\x7f-\x9f]+")
+# A "<" that a renderer could read as the start of a tag, comment or autolink.
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_LINK_OPENER = re.compile(r"\]\(")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+_BACKTICK_RUN = re.compile(r"`{3,}")
+
+
+def safe_url(href: str | None, base_url: str = "") -> str:
+    """Absolute http/https/mailto URL for href, or "" when it is unsafe or unresolvable."""
+    if not href:
+        return ""
+    # Browsers ignore embedded whitespace/control characters, so "java\tscript:" is javascript:.
+    href = _CONTROL_AND_SPACE.sub("", href)
+    if not href:
+        return ""
+    try:
+        scheme = urlsplit(href).scheme.lower()
+        if not scheme:
+            if not base_url:
+                return ""
+            href = urljoin(base_url, href)
+            scheme = urlsplit(href).scheme.lower()
+    except ValueError:
+        return ""
+    if scheme not in SAFE_SCHEMES:
+        return ""
+    # Parentheses and angle brackets would end or confuse the Markdown link destination.
+    return quote(href, safe="/:?#[]@!$&'*+,;=%~.-_")
+
+
+class _SafeConverter(MarkdownConverter):
+    def __init__(self, base_url: str) -> None:
+        super().__init__(heading_style=ATX, bullets="-", autolinks=False, strip_document="strip")
+        self.base_url = base_url
+
+    def process_tag(self, node: Tag, parent_tags: set[str] | None = None) -> str:  # type: ignore[override]
+        if node.name in DROPPED_TAGS:
+            return ""
+        classes = node.get("class") or ()
+        if node.name == "a" and PERMALINK_CLASSES.intersection(classes):
+            return ""
+        return super().process_tag(node, parent_tags=parent_tags)
+
+    def escape(self, text: str, parent_tags: set[str]) -> str:  # type: ignore[override]
+        text = super().escape(text, parent_tags)
+        # "&lt;" rather than a backslash escape: still literal in Markdown, and inert even if a
+        # consumer pastes the answer into HTML without rendering it.
+        text = _TAG_START.sub("&lt;", text)
+        # Literal "[x](javascript:...)" in page text must not become a link once rendered.
+        return _LINK_OPENER.sub(r"]\\(", text)
+
+    def convert_a(self, el: Tag, text: str, parent_tags: set[str]) -> str:  # type: ignore[override]
+        if "_noformat" in parent_tags:
+            return text
+        href = safe_url(el.get("href"), self.base_url)
+        stripped = text.strip()
+        if not stripped:
+            return ""
+        if not href:
+            return text
+        prefix = " " if text[:1] == " " else ""
+        suffix = " " if text[-1:] == " " else ""
+        return f"{prefix}[{stripped}]({href}){suffix}"
+
+    def convert_img(self, el: Tag, text: str, parent_tags: set[str]) -> str:  # type: ignore[override]
+        alt = (el.get("alt") or "").replace("]", "").replace("[", "")
+        src = safe_url(el.get("src"), self.base_url)
+        if not src or src.startswith("mailto:") or "_inline" in parent_tags:
+            return alt
+        return f"![{alt}]({src})"
+
+    def convert_pre(self, el: Tag, text: str, parent_tags: set[str]) -> str:  # type: ignore[override]
+        # A fence longer than any backtick run inside keeps the code from closing it early.
+        longest = max((len(m) for m in _BACKTICK_RUN.findall(text)), default=2)
+        fence = "`" * max(3, longest + 1)
+        body = text.strip("\n")
+        return f"\n\n{fence}\n{body}\n{fence}\n\n" if body.strip() else ""
+
+
+def _tidy(markdown: str) -> str:
+    markdown = markdown.replace("\r\n", "\n").replace("\u00a0", " ")
+    markdown = _TRAILING_SPACE.sub("\n", markdown)
+    markdown = _BLANK_RUNS.sub("\n\n", markdown)
+    return markdown.strip()
+
+
+def nodes_to_safe_markdown(nodes: Iterable[Tag | NavigableString], base_url: str = "") -> str:
+    """Convert a run of sibling nodes (an answer that has no single wrapper) to safe Markdown."""
+    converter = _SafeConverter(base_url)
+    parts: list[str] = []
+    for node in nodes:
+        if isinstance(node, Tag):
+            parts.append(converter.process_tag(node, parent_tags=set()))
+        elif isinstance(node, NavigableString) and type(node) is NavigableString:
+            parts.append(converter.process_text(node, parent_tags=set()))
+    return _tidy("".join(parts))
+
+
+def html_to_safe_markdown(fragment: Tag | str, base_url: str = "") -> str:
+    """Convert an answer's HTML to Markdown keeping links (made absolute against base_url; only
+    http/https/mailto kept), lists, emphasis and code; drop script/style/iframe/forms/event
+    handlers/javascript: URLs; collapse whitespace."""
+    if isinstance(fragment, str):
+        if not fragment.strip():
+            return ""
+        if "<" not in fragment and "&" not in fragment:
+            return sanitise_markdown(fragment, base_url)
+        soup = BeautifulSoup(fragment, "lxml")
+        root: Tag = soup.body or soup
+        return nodes_to_safe_markdown(root.contents, base_url)
+    return nodes_to_safe_markdown([fragment], base_url)
+
+
+_MD_LINK = re.compile(
+    r"(!?)\[([^\]\n]*)\]\(\s*<?((?:[^()\s>]|\([^()\s]*\))*)>?(?:\s+\"[^\"\n]*\")?\s*\)"
+)
+_MD_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]*:[^>\s]*)>")
+
+
+def sanitise_markdown(text: str, base_url: str = "") -> str:
+    """Make author-written Markdown (e.g. from a hidden block) as safe as converted HTML:
+    unsafe link targets are reduced to their text and raw HTML tags are escaped."""
+
+    def _link(match: re.Match[str]) -> str:
+        bang, label, target = match.groups()
+        url = safe_url(target, base_url)
+        if not url or (bang and url.startswith("mailto:")):
+            return label
+        return f"{bang}[{label}]({url})"
+
+    def _autolink(match: re.Match[str]) -> str:
+        url = safe_url(match.group(1), base_url)
+        return f"<{url}>" if url else match.group(1).replace(":", "\\:", 1)
+
+    text = _MD_LINK.sub(_link, text)
+    text = _MD_AUTOLINK.sub(_autolink, text)
+    # Any tag-like "<" left is raw HTML; escape it so renderers show it as text.
+    text = re.sub(r"<(?=[A-Za-z/!?])(?!https?:|mailto:)", "&lt;", text)
+    return _tidy(text)

@@ -1,0 +1,104 @@
+"""Language-aware tokenisation for BM25.
+
+Customers mix scripts in one message, so the text is split into runs by script: Latin
+and other alphabetic runs get Unicode-aware word tokens, English stopword removal and
+Snowball stemming; CJK runs are folded from Traditional to Simplified Chinese (so either
+script matches the other) and segmented with jieba, plus character bigrams so that a
+segmentation mismatch between query and FAQ still leaves shared terms.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+_CJK_RE = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+"
+)
+_WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+# A compact English stopword list: BM25 idf already discounts common words, but removing
+# them keeps short queries ("how do I return it") from matching on "how" and "do".
+ENGLISH_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    im ive id youre dont cant wont please hi hello thanks thank""".split()
+)
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _opencc():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@lru_cache(maxsize=65536)
+def to_simplified(text: str) -> str:
+    return _opencc().convert(text)
+
+
+def _cjk_tokens(run: str) -> list[str]:
+    simplified = to_simplified(run)
+    with _lock:  # jieba's lazy dictionary load is not thread-safe
+        words = [w for w in _jieba().lcut(simplified) if w.strip()]
+    bigrams = [simplified[i : i + 2] for i in range(len(simplified) - 1)]
+    if len(simplified) == 1:
+        bigrams = [simplified]
+    return words + bigrams
+
+
+def tokenize(text: str, *, stem: bool = True) -> list[str]:
+    """Tokens of `text` for BM25, in order of appearance (duplicates kept: tf matters)."""
+    text = normalise(text)
+    tokens: list[str] = []
+    pos = 0
+    for match in _CJK_RE.finditer(text):
+        tokens.extend(_word_tokens(text[pos : match.start()], stem))
+        tokens.extend(_cjk_tokens(match.group()))
+        pos = match.end()
+    tokens.extend(_word_tokens(text[pos:], stem))
+    return tokens
+
+
+def _word_tokens(segment: str, stem: bool) -> list[str]:
+    words = [w.replace("’", "'") for w in _WORD_RE.findall(segment)]
+    words = [w.replace("'", "") for w in words]
+    words = [w for w in words if w and w not in ENGLISH_STOPWORDS]
+    if stem and words:
+        return _stemmer().stemWords(words)
+    return words
+
+
+def is_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text))

@@ -1,0 +1,127 @@
+// Customer chat client. Protocol: docs/protocol.md. No framework: it must embed anywhere.
+(function () {
+  "use strict";
+  const list = document.getElementById("messages");
+  const form = document.getElementById("composer");
+  const input = document.getElementById("input");
+  const statusEl = document.getElementById("status");
+  const maxChars = parseInt(document.getElementById("chat").dataset.maxChars, 10) || 2000;
+  const STORE = "faqbot.conversation";
+  const streaming = new Map(); // message_id -> <li>
+  let socket = null;
+  let retry = 0;
+
+  function escapeHtml(s) {
+    return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  }
+  function safeUrl(u) {
+    try { const url = new URL(u, window.location.href); return /^(https?:|mailto:)$/.test(url.protocol) ? url.href : null; }
+    catch (e) { return null; }
+  }
+  // Answers are Markdown from FAQs: escape everything, then allow links, bold and code.
+  function renderMarkdown(text) {
+    let html = escapeHtml(text);
+    html = html.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (m, label, href) => {
+      const url = safeUrl(href.replace(/&amp;/g, "&"));
+      return url ? `<a href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${label}</a>` : label;
+    });
+    html = html.replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>").replace(/`([^`]+)`/g, "<code>$1</code>");
+    return html;
+  }
+  function addMessage(role, text, opts) {
+    const li = document.createElement("li");
+    li.className = "msg " + role;
+    li.dataset.role = role;
+    if (opts && opts.id) li.dataset.messageId = opts.id;
+    const body = document.createElement("div");
+    body.className = "body";
+    if (role === "customer" || role === "error") body.textContent = text; else body.innerHTML = renderMarkdown(text);
+    li.appendChild(body);
+    list.appendChild(li);
+    li.scrollIntoView({ block: "end" });
+    return li;
+  }
+  function finishBot(li, ev) {
+    li.classList.remove("streaming");
+    li.querySelector(".body").innerHTML = renderMarkdown(ev.text);
+    if (ev.escalate) li.classList.add("escalated");
+    const cites = (ev.citations || []).filter((c) => safeUrl(c.url));
+    if (cites.length) {
+      const box = document.createElement("div");
+      box.className = "citations";
+      box.append("Source: ");
+      cites.forEach((c, i) => {
+        const a = document.createElement("a");
+        a.href = safeUrl(c.url); a.textContent = c.question; a.target = "_blank"; a.rel = "noopener noreferrer";
+        a.className = "citation";
+        if (i) box.append(" · ");
+        box.appendChild(a);
+      });
+      li.appendChild(box);
+    }
+    if (ev.escalate) {
+      const meta = document.createElement("span");
+      meta.className = "meta"; meta.textContent = "Flagged for a member of our team.";
+      li.appendChild(meta);
+    }
+  }
+  function setStatus(text) { statusEl.textContent = text; }
+
+  function connect() {
+    const proto = window.location.protocol === "https:" ? "wss" : "ws";
+    const known = window.localStorage.getItem(STORE);
+    const qs = known ? "?conversation=" + encodeURIComponent(known) : "";
+    socket = new WebSocket(`${proto}://${window.location.host}/ws/chat/${qs}`);
+    socket.onopen = () => { retry = 0; setStatus("Online"); };
+    socket.onclose = () => {
+      setStatus("Reconnecting…");
+      retry = Math.min(retry + 1, 6);
+      window.setTimeout(connect, 500 * 2 ** retry);
+    };
+    socket.onmessage = (e) => {
+      let ev;
+      try { ev = JSON.parse(e.data); } catch (err) { return; }
+      if (ev.type === "conversation") {
+        window.localStorage.setItem(STORE, ev.conversation_id);
+        list.innerHTML = "";
+        (ev.messages || []).forEach((m) => {
+          const li = addMessage(m.role, m.text, { id: m.message_id });
+          if (m.role === "bot") finishBot(li, m);
+        });
+      } else if (ev.type === "token") {
+        let li = streaming.get(ev.message_id);
+        if (!li) {
+          li = addMessage("bot", "", { id: ev.message_id });
+          li.classList.add("streaming");
+          li.dataset.raw = "";
+          streaming.set(ev.message_id, li);
+        }
+        li.dataset.raw += ev.text;
+        li.querySelector(".body").textContent = li.dataset.raw;
+        li.scrollIntoView({ block: "end" });
+      } else if (ev.type === "bot_message") {
+        let li = streaming.get(ev.message_id) || addMessage("bot", "", { id: ev.message_id });
+        streaming.delete(ev.message_id);
+        finishBot(li, ev);
+        li.scrollIntoView({ block: "end" });
+      } else if (ev.type === "error") {
+        addMessage("error", ev.detail || ev.code);
+      }
+    };
+  }
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    if (text.length > maxChars) { addMessage("error", `Messages are limited to ${maxChars} characters.`); return; }
+    if (!socket || socket.readyState !== WebSocket.OPEN) { addMessage("error", "Not connected yet — please try again in a moment."); return; }
+    addMessage("customer", text);
+    socket.send(JSON.stringify({ type: "customer_message", text }));
+    input.value = "";
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+  });
+  connect();
+})();
