@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from chatbot import events
 from chatbot.models import Conversation, Message
 
 log = logging.getLogger(__name__)
+
+STALE_STREAMING = timedelta(minutes=10)
 
 
 class MessageRejected(ValueError):
@@ -73,50 +78,89 @@ def run_reply(customer_message_id: int) -> Message | None:
     from chatbot.answering import answer_question
 
     close_old_connections()
-    customer = (Message.objects.select_related("conversation")
-                .filter(pk=customer_message_id, role=Message.CUSTOMER).first())
+    customer = (
+        Message.objects.select_related("conversation")
+        .filter(pk=customer_message_id, role=Message.CUSTOMER)
+        .first()
+    )
     if customer is None:
         return None  # deleted while queued
     conv = customer.conversation
     try:
         with transaction.atomic():
             reply, created = Message.objects.get_or_create(
-                reply_to=customer, role=Message.BOT,
+                reply_to=customer,
+                role=Message.BOT,
                 defaults={"conversation": conv, "state": Message.STREAMING},
             )
     except IntegrityError:
         return None
-    if not created and reply.state != Message.FAILED:
-        return reply
+    if not created:
+        # Re-run only a reply that failed, or one left STREAMING far longer than any
+        # generation takes: its worker died mid-answer and Celery redelivered the task
+        # (acks_late). A younger STREAMING reply is a duplicate delivery still running.
+        stale_before = timezone.now() - STALE_STREAMING
+        retry = Q(state=Message.FAILED) | Q(state=Message.STREAMING, created_at__lt=stale_before)
+        if not Message.objects.filter(retry, pk=reply.pk).update(state=Message.STREAMING):
+            return reply
     group = conv.group_name
     # The model call can take seconds: don't hold a DB connection through it.
     close_old_connections()
     try:
         answer = answer_question(
-            customer.text, on_token=lambda piece: events.publish(group, events.token(reply.pk, piece))
+            customer.text,
+            on_token=lambda piece: events.publish(group, events.token(reply.pk, piece)),
         )
     except Exception:
         log.exception("reply to message %s failed", customer_message_id)
         Message.objects.filter(pk=reply.pk).update(state=Message.FAILED)
-        events.publish(group, events.error(
-            "generation_failed", "Sorry, something went wrong while answering. Please try again."))
+        events.publish(
+            group,
+            events.error(
+                "generation_failed",
+                "Sorry, something went wrong while answering. Please try again.",
+            ),
+        )
         return None
     with transaction.atomic():
         Message.objects.filter(pk=reply.pk).update(
-            text=answer.answer, citations=answer.citations, confidence=answer.confidence,
-            escalate=answer.escalate, state=Message.COMPLETE,
+            text=answer.answer,
+            citations=answer.citations,
+            confidence=answer.confidence,
+            escalate=answer.escalate,
+            state=Message.COMPLETE,
         )
         if answer.escalate:
             Conversation.objects.filter(pk=conv.pk, status=Conversation.OPEN).update(
-                status=Conversation.ESCALATED)
-        transaction.on_commit(lambda: events.publish(group, events.bot_message(
-            reply.pk, answer.answer, answer.citations, answer.confidence, answer.escalate)))
+                status=Conversation.ESCALATED
+            )
+        transaction.on_commit(
+            lambda: events.publish(
+                group,
+                events.bot_message(
+                    reply.pk, answer.answer, answer.citations, answer.confidence, answer.escalate
+                ),
+            )
+        )
     reply.refresh_from_db()
     return reply
 
 
 def history(conversation: Conversation, limit: int = 50) -> list[dict]:
-    msgs = list(conversation.messages.exclude(state=Message.FAILED).order_by("-created_at",
-                                                                             "-id")[:limit])
-    return [{"message_id": m.pk, "role": m.role, "text": m.text, "citations": m.citations,
-             "created_at": m.created_at.isoformat()} for m in reversed(msgs)]
+    msgs = list(
+        conversation.messages.exclude(state=Message.FAILED).order_by("-created_at", "-id")[:limit]
+    )
+    # `state` lets a client that reconnects mid-answer keep streaming into the same bubble;
+    # `escalate` keeps the hand-off marker on replay.
+    return [
+        {
+            "message_id": m.pk,
+            "role": m.role,
+            "text": m.text,
+            "citations": m.citations,
+            "state": m.state,
+            "escalate": m.escalate,
+            "created_at": m.created_at.isoformat(),
+        }
+        for m in reversed(msgs)
+    ]

@@ -52,6 +52,12 @@ def ask(question: str, timeout: float = 120.0) -> dict:
         from chatbot.answering import answer_question
 
         return answer_question(question).to_public()
+    from celery.exceptions import TimeoutError as CeleryTimeoutError
+
     from chatbot.tasks import answer
 
-    return answer.apply_async(args=[question], queue="inference").get(timeout=timeout)
+    try:
+        return answer.apply_async(args=[question], queue="inference").get(timeout=timeout)
+    except CeleryTimeoutError:
+        # Celery's TimeoutError is not the builtin one callers (the API view) handle.
+        raise TimeoutError(f"no inference worker answered within {timeout:.0f}s") from None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.static import serve
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
+from django.views.static import serve
 
 from chatbot import inference
 from chatbot.conversations import MessageRejected, validate_text
@@ -20,10 +21,14 @@ MAX_BODY_BYTES = 64 * 1024
 
 @require_GET
 def chat_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "chat.html", {
-        "embed": request.GET.get("embed") == "1",
-        "max_chars": settings.MAX_MESSAGE_CHARS,
-    })
+    return render(
+        request,
+        "chat.html",
+        {
+            "embed": request.GET.get("embed") == "1",
+            "max_chars": settings.MAX_MESSAGE_CHARS,
+        },
+    )
 
 
 def _error(status: int, code: str, detail: str) -> JsonResponse:
@@ -31,12 +36,29 @@ def _error(status: int, code: str, detail: str) -> JsonResponse:
 
 
 @csrf_exempt  # a JSON API for other programs; it changes nothing and uses no cookies
-@require_POST
 def api_ask(request: HttpRequest) -> JsonResponse:
-    if len(request.body) > MAX_BODY_BYTES:
-        return _error(413, "body_too_large", f"Request bodies are limited to {MAX_BODY_BYTES} bytes.")
+    # Checked here rather than with @require_POST so API clients get a JSON error body.
+    if request.method != "POST":
+        response = _error(405, "method_not_allowed", "Use POST with a JSON body.")
+        response["Allow"] = "POST"
+        return response
+    too_large = _error(
+        413, "body_too_large", f"Request bodies are limited to {MAX_BODY_BYTES} bytes."
+    )
     try:
-        payload = json.loads(request.body or b"null")
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return too_large
+    try:
+        body = request.body
+    except RequestDataTooBig:  # Django's own cap, hit before ours could be checked
+        return too_large
+    if len(body) > MAX_BODY_BYTES:
+        return too_large
+    try:
+        payload = json.loads(body or b"null")
     except ValueError:
         return _error(400, "invalid_json", "The body is not valid JSON.")
     if not isinstance(payload, dict) or "question" not in payload:
@@ -56,8 +78,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness of the web process and its database (models are checked by workers)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"ok": True, "mode": "scaled" if settings.SCALED else "embedded",
-                         "inference": settings.INFERENCE_MODE})
+    return JsonResponse(
+        {
+            "ok": True,
+            "mode": "scaled" if settings.SCALED else "embedded",
+            "inference": settings.INFERENCE_MODE,
+        }
+    )
 
 
 DEMO_SITE_ROOT = settings.BASE_DIR / "faq_ingest" / "demo_site"

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils.html import format_html
 
-from faq_ingest import knowledge, tasks
+from faq_ingest import knowledge, schedule, tasks
 from faq_ingest.models import CrawledPage, CrawlRun, Faq, FaqRevision, FaqSource, IndexSnapshot
 
 
@@ -16,8 +16,14 @@ def _enqueue_crawl(source_id: int) -> None:
 
 @admin.register(FaqSource)
 class FaqSourceAdmin(admin.ModelAdmin):
-    list_display = ("name", "start_url", "enabled", "crawl_every_hours", "last_crawled_at",
-                    "faq_count")
+    list_display = (
+        "name",
+        "start_url",
+        "enabled",
+        "crawl_every_hours",
+        "last_crawled_at",
+        "faq_count",
+    )
     list_filter = ("enabled",)
     actions = ["crawl_now", "crawl_all"]
 
@@ -38,9 +44,18 @@ class FaqSourceAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        from faq_ingest.schedule import sync_schedule
+        schedule.sync_schedule(obj)
 
-        sync_schedule(obj)
+    def delete_model(self, request, obj):
+        source_id = obj.pk
+        super().delete_model(request, obj)
+        schedule.remove_schedule(source_id)
+
+    def delete_queryset(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        for source_id in ids:
+            schedule.remove_schedule(source_id)
 
 
 class FaqRevisionInline(admin.TabularInline):
@@ -56,19 +71,69 @@ class FaqRevisionInline(admin.TabularInline):
         return False
 
 
+# Fields whose change by staff makes the FAQ theirs.
+STAFF_EDITABLE = (
+    "source_id",
+    "question",
+    "answer",
+    "alternates",
+    "source_url",
+    "language",
+    "kind",
+    "active",
+)
+
+
 @admin.register(Faq)
 class FaqAdmin(admin.ModelAdmin):
-    list_display = ("question", "source", "kind", "language", "active", "edited_by_staff",
-                    "conflict_flag", "updated_at")
+    list_display = (
+        "question",
+        "source",
+        "kind",
+        "language",
+        "active",
+        "edited_by_staff",
+        "conflict_flag",
+        "updated_at",
+    )
     list_filter = ("active", "kind", "language", "edited_by_staff", "crawl_conflict", "source")
     search_fields = ("question", "answer")
-    readonly_fields = ("question_key", "content_hash", "extractor", "missing_count",
-                       "retired_at", "crawl_conflict_notice", "crawled_question",
-                       "crawled_answer", "created_at", "updated_at")
-    fields = ("source", "question", "answer", "alternates", "source_url", "language", "kind",
-              "active", "crawl_conflict_notice", "crawled_question", "crawled_answer",
-              "edited_by_staff", "extractor", "question_key", "content_hash", "missing_count",
-              "retired_at", "created_at", "updated_at")
+    # Ownership changes only through record_staff_edit and the actions below, so a checkbox
+    # cannot hand a FAQ back to the crawler without choosing the page's text.
+    readonly_fields = (
+        "question_key",
+        "content_hash",
+        "extractor",
+        "missing_count",
+        "retired_at",
+        "crawl_conflict_notice",
+        "crawled_question",
+        "crawled_answer",
+        "edited_by_staff",
+        "created_at",
+        "updated_at",
+    )
+    fields = (
+        "source",
+        "question",
+        "answer",
+        "alternates",
+        "source_url",
+        "language",
+        "kind",
+        "active",
+        "crawl_conflict_notice",
+        "crawled_question",
+        "crawled_answer",
+        "edited_by_staff",
+        "extractor",
+        "question_key",
+        "content_hash",
+        "missing_count",
+        "retired_at",
+        "created_at",
+        "updated_at",
+    )
     inlines = [FaqRevisionInline]
     actions = ["accept_crawled", "keep_mine", "deactivate", "activate"]
 
@@ -82,21 +147,32 @@ class FaqAdmin(admin.ModelAdmin):
             return "—"
         return format_html(
             "<strong>Page changed since your edit.</strong> The crawled version is shown "
-            "below. Use the actions “Accept crawled version” or “Keep my version”.")
+            "below. Use the actions “Accept crawled version” or “Keep my version”."
+        )
 
     def save_model(self, request, obj, form, change):
         if not obj.question_key:
             from faq_ingest.extract import normalise_question
 
             obj.question_key = normalise_question(obj.question)[:500]
+        before = Faq.objects.filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
-        knowledge.record_staff_edit(obj, request.user.get_username())
+        # "Save" on an untouched form is not an edit: it must not freeze the FAQ against
+        # future crawls. Compared field by field because form.has_changed() reports an
+        # empty JSON list (`alternates`) as changed on every save.
+        if before is None or any(
+            getattr(before, name) != getattr(obj, name) for name in STAFF_EDITABLE
+        ):
+            knowledge.record_staff_edit(obj, request.user.get_username())
 
     @admin.action(description="Accept crawled version (page wins)")
     def accept_crawled(self, request, queryset):
-        for faq in queryset.filter(crawl_conflict=True):
+        faqs = list(queryset.filter(edited_by_staff=True))
+        for faq in faqs:
             knowledge.accept_crawled_version(faq, request.user.get_username())
-        self.message_user(request, "Crawled versions accepted.", messages.SUCCESS)
+        self.message_user(
+            request, f"Crawled version accepted for {len(faqs)} FAQ(s).", messages.SUCCESS
+        )
 
     @admin.action(description="Keep my version (dismiss conflict)")
     def keep_mine(self, request, queryset):
@@ -122,12 +198,25 @@ class FaqAdmin(admin.ModelAdmin):
 @admin.register(FaqRevision)
 class FaqRevisionAdmin(admin.ModelAdmin):
     list_display = ("faq", "changed_by", "active", "created_at")
-    readonly_fields = ("faq", "question", "answer", "active", "changed_by", "crawl_run",
-                       "created_at")
+    readonly_fields = (
+        "faq",
+        "question",
+        "answer",
+        "active",
+        "changed_by",
+        "crawl_run",
+        "created_at",
+    )
     actions = ["revert"]
+
+    list_filter = ("changed_by",)
+    search_fields = ("question", "answer")
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # history is what makes every change recoverable
 
     @admin.action(description="Revert the FAQ to this revision")
     def revert(self, request, queryset):
@@ -138,9 +227,19 @@ class FaqRevisionAdmin(admin.ModelAdmin):
 
 @admin.register(CrawlRun)
 class CrawlRunAdmin(admin.ModelAdmin):
-    list_display = ("source", "status", "started_at", "duration", "pages_fetched",
-                    "pages_not_modified", "pages_failed", "faqs_added", "faqs_updated",
-                    "faqs_unchanged", "faqs_retired")
+    list_display = (
+        "source",
+        "status",
+        "started_at",
+        "duration",
+        "pages_fetched",
+        "pages_not_modified",
+        "pages_failed",
+        "faqs_added",
+        "faqs_updated",
+        "faqs_unchanged",
+        "faqs_retired",
+    )
     list_filter = ("status", "source")
     readonly_fields = [f.name for f in CrawlRun._meta.fields] + ["duration"]
 
@@ -163,5 +262,13 @@ class CrawledPageAdmin(admin.ModelAdmin):
 class IndexSnapshotAdmin(admin.ModelAdmin):
     list_display = ("id", "status", "faq_count", "embedder", "build_seconds", "created_at")
     exclude = ("payload",)
-    readonly_fields = ("status", "faq_count", "embedder", "fingerprint", "build_seconds",
-                       "created_at", "ready_at", "error")
+    readonly_fields = (
+        "status",
+        "faq_count",
+        "embedder",
+        "fingerprint",
+        "build_seconds",
+        "created_at",
+        "ready_at",
+        "error",
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faq_ingest import evaluation_metrics
-from faq_ingest.retrieval.calibration import Calibrator
+from faq_ingest.retrieval.calibration import Calibrator, RetrievalModel
 from faq_ingest.retrieval.embedders import Embedder
 from faq_ingest.retrieval.searcher import HybridSearcher, IndexDoc, embed_docs
 
@@ -78,14 +78,13 @@ def dev_split(queries: Sequence[Query], dev: bool = True) -> list[Query]:
 
 
 def build_searcher(docs: Sequence[IndexDoc], embedder: Embedder | None,
-                   calibrator: Calibrator | None = None, reranker=None) -> HybridSearcher:
+                   model: RetrievalModel | None = None, reranker=None) -> HybridSearcher:
     vectors, owners = embed_docs(docs, embedder) if embedder else (None, None)
     import numpy as np
 
     if vectors is None:
         vectors, owners = np.zeros((0, 1), dtype=np.float32), np.zeros(0, dtype=np.int32)
-    return HybridSearcher(docs, vectors, owners, embedder, calibrator=calibrator,
-                          reranker=reranker)
+    return HybridSearcher(docs, vectors, owners, embedder, model=model, reranker=reranker)
 
 
 def run_queries(searcher: HybridSearcher, queries: Sequence[Query], mode: str,
@@ -124,6 +123,24 @@ def evaluate(searcher: HybridSearcher, queries: Sequence[Query], threshold: floa
     return results
 
 
-def fit_calibration(rows: Sequence[dict], fitted_on: str) -> Calibrator:
+def fusion_training_rows(searcher: HybridSearcher, queries: Sequence[Query],
+                         key=lambda doc: doc.id) -> tuple[list, list]:
+    """Candidate feature matrices and gold labels of the answerable queries."""
+    import numpy as np
+
+    matrices, labels = [], []
+    for q in queries:
+        if not q.gold:
+            continue
+        scored = searcher.score(q.text, "hybrid")
+        if not scored.candidates:
+            continue
+        gold = set(q.gold)
+        matrices.append(scored.matrix)
+        labels.append(np.array([key(searcher.docs[c]) in gold for c in scored.candidates]))
+    return matrices, labels
+
+
+def fit_calibrator(rows: Sequence[dict]) -> Calibrator:
     labels = [bool(r["ranked"]) and r["ranked"][0] in set(r["gold"]) for r in rows]
-    return Calibrator.fit([r["features"] for r in rows], labels, fitted_on)
+    return Calibrator.fit([r["features"] for r in rows], labels)

@@ -1,5 +1,11 @@
 """Every write to the FAQ table goes through here, so that each change leaves a revision,
-staff edits are never overwritten by a crawl, and the index is rebuilt after commit."""
+staff edits are never overwritten by a crawl, and the index is rebuilt after commit.
+
+Ownership: a FAQ belongs to the crawler until staff edit it (`edited_by_staff`). For every
+crawled FAQ, `crawled_question`/`crawled_answer` hold what its page said the last time a
+crawl read it; a staff-owned FAQ is then only flagged (`crawl_conflict`) when the page
+says something new after the staff edit, never rewritten.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from django.utils import timezone
 from faq_ingest.models import CrawlRun, Faq, FaqRevision, FaqSource
 
 ADDED, UPDATED, UNCHANGED, CONFLICT = "added", "updated", "unchanged", "conflict"
+CRAWLER = "crawler"
 
 
 def content_hash(question: str, answer: str) -> str:
@@ -29,24 +36,41 @@ class CrawledFaq:
     kind: str = Faq.KIND_FAQ
 
 
-def _revision(faq: Faq, changed_by: str, run: CrawlRun | None = None) -> None:
-    FaqRevision.objects.create(faq=faq, question=faq.question, answer=faq.answer,
-                               active=faq.active, changed_by=changed_by, crawl_run=run)
+def _revision(faq: Faq, changed_by: str, run: CrawlRun | None = None) -> FaqRevision:
+    return FaqRevision.objects.create(
+        faq=faq,
+        question=faq.question,
+        answer=faq.answer,
+        active=faq.active,
+        changed_by=changed_by[:200],
+        crawl_run=run,
+    )
 
 
 def apply_crawled(source: FaqSource, item: CrawledFaq, run: CrawlRun | None) -> tuple[Faq, str]:
     """Insert or update one FAQ seen by a crawl. An answer change is an update, never a
     delete + insert; a staff-edited FAQ only records what the page says now."""
     new_hash = content_hash(item.question, item.answer)
-    faq = (Faq.objects.select_for_update()
-           .filter(source=source, question_key=item.question_key).first())
+    faq = (
+        Faq.objects.select_for_update()
+        .filter(source=source, question_key=item.question_key)
+        .first()
+    )
     if faq is None:
         faq = Faq.objects.create(
-            source=source, question=item.question, question_key=item.question_key,
-            answer=item.answer, source_url=item.source_url, language=item.language,
-            extractor=item.extractor, kind=item.kind, content_hash=new_hash,
+            source=source,
+            question=item.question,
+            question_key=item.question_key,
+            answer=item.answer,
+            source_url=item.source_url,
+            language=item.language,
+            extractor=item.extractor,
+            kind=item.kind,
+            content_hash=new_hash,
+            crawled_question=item.question,
+            crawled_answer=item.answer,
         )
-        _revision(faq, "crawler", run)
+        _revision(faq, CRAWLER, run)
         return faq, ADDED
 
     if faq.edited_by_staff:
@@ -56,23 +80,38 @@ def apply_crawled(source: FaqSource, item: CrawledFaq, run: CrawlRun | None) -> 
             # Only a page that now differs from what staff wrote is a conflict to resolve.
             faq.crawl_conflict = content_hash(faq.question, faq.answer) != new_hash
             faq.missing_count = 0
-            faq.save(update_fields=["crawled_question", "crawled_answer", "crawl_conflict",
-                                    "missing_count", "updated_at"])
+            faq.save(
+                update_fields=[
+                    "crawled_question",
+                    "crawled_answer",
+                    "crawl_conflict",
+                    "missing_count",
+                    "updated_at",
+                ]
+            )
         elif faq.missing_count:
             Faq.objects.filter(pk=faq.pk).update(missing_count=0)
         return faq, CONFLICT if faq.crawl_conflict else UNCHANGED
 
     if faq.content_hash == new_hash and faq.active:
-        if faq.missing_count or faq.source_url != item.source_url:
-            Faq.objects.filter(pk=faq.pk).update(missing_count=0, source_url=item.source_url)
+        stale = {
+            "missing_count": 0,
+            "source_url": item.source_url,
+            "crawled_question": item.question,
+            "crawled_answer": item.answer,
+        }
+        if any(getattr(faq, name) != value for name, value in stale.items()):
+            # No revision: neither the text nor the state staff see has changed.
+            Faq.objects.filter(pk=faq.pk).update(**stale)
         return faq, UNCHANGED
 
     faq.question, faq.answer = item.question, item.answer
+    faq.crawled_question, faq.crawled_answer = item.question, item.answer
     faq.source_url, faq.language = item.source_url, item.language
     faq.extractor, faq.kind, faq.content_hash = item.extractor, item.kind, new_hash
     faq.active, faq.retired_at, faq.missing_count = True, None, 0
     faq.save()
-    _revision(faq, "crawler", run)
+    _revision(faq, CRAWLER, run)
     return faq, UPDATED
 
 
@@ -80,13 +119,15 @@ def mark_seen(faq_ids: set[int]) -> None:
     Faq.objects.filter(pk__in=faq_ids, missing_count__gt=0).update(missing_count=0)
 
 
-def retire_missing(source: FaqSource, seen_ids: set[int], retire_after: int,
-                   run: CrawlRun | None) -> int:
+def retire_missing(
+    source: FaqSource, seen_ids: set[int], retire_after: int, run: CrawlRun | None
+) -> int:
     """Count one more miss for every active FAQ of `source` not seen by a successful crawl,
     and retire those missing `retire_after` times in a row. Returns how many retired."""
     retired = 0
-    missing = (Faq.objects.select_for_update()
-               .filter(source=source, active=True).exclude(pk__in=seen_ids))
+    missing = (
+        Faq.objects.select_for_update().filter(source=source, active=True).exclude(pk__in=seen_ids)
+    )
     for faq in missing:
         faq.missing_count += 1
         if faq.missing_count >= retire_after and not faq.edited_by_staff:
@@ -100,33 +141,40 @@ def retire_missing(source: FaqSource, seen_ids: set[int], retire_after: int,
 
 
 def record_staff_edit(faq: Faq, username: str) -> None:
-    """Called after staff saved a FAQ in the admin."""
-    faq.edited_by_staff = True
-    faq.content_hash = content_hash(faq.question, faq.answer)
-    if faq.crawled_answer or faq.crawled_question:
-        faq.crawl_conflict = (content_hash(faq.crawled_question, faq.crawled_answer)
-                              != faq.content_hash)
-    faq.save(update_fields=["edited_by_staff", "content_hash", "crawl_conflict", "updated_at"])
-    _revision(faq, f"staff:{username}")
-    request_index_rebuild()
+    """Called after staff saved a FAQ (admin form or action): staff now own it.
+
+    A staff edit is newer than anything the page said so far, so it also settles any open
+    conflict; the next conflict is raised only if the page changes again.
+    """
+    with transaction.atomic():
+        faq.edited_by_staff = True
+        faq.content_hash = content_hash(faq.question, faq.answer)
+        faq.crawl_conflict = False
+        faq.save(update_fields=["edited_by_staff", "content_hash", "crawl_conflict", "updated_at"])
+        _revision(faq, f"staff:{username}")
+        request_index_rebuild()
 
 
 def revert_to(revision: FaqRevision, username: str) -> Faq:
+    """Restore a FAQ to one of its revisions (a staff decision, so staff own it after)."""
     with transaction.atomic():
         faq = Faq.objects.select_for_update().get(pk=revision.faq_id)
         faq.question, faq.answer, faq.active = revision.question, revision.answer, revision.active
         faq.content_hash = content_hash(faq.question, faq.answer)
         faq.edited_by_staff = True
-        faq.retired_at = None if faq.active else faq.retired_at
+        faq.crawl_conflict = False
+        faq.retired_at = None if faq.active else (faq.retired_at or timezone.now())
+        faq.missing_count = 0
         faq.save()
         _revision(faq, f"revert by staff:{username} to revision {revision.pk}")
         request_index_rebuild()
     return faq
 
 
-def accept_crawled_version(faq: Faq, username: str) -> None:
+def accept_crawled_version(faq: Faq, username: str) -> Faq:
     """Resolve a conflict in favour of the page: the crawler owns the FAQ again."""
     with transaction.atomic():
+        faq = Faq.objects.select_for_update().get(pk=faq.pk)
         if faq.crawled_question or faq.crawled_answer:
             faq.question = faq.crawled_question or faq.question
             faq.answer = faq.crawled_answer or faq.answer
@@ -136,10 +184,15 @@ def accept_crawled_version(faq: Faq, username: str) -> None:
         faq.save()
         _revision(faq, f"staff:{username} accepted crawled version")
         request_index_rebuild()
+    return faq
 
 
 def keep_staff_version(faq: Faq, username: str) -> None:
-    Faq.objects.filter(pk=faq.pk).update(crawl_conflict=False)
+    """Resolve a conflict in favour of staff: the FAQ keeps its text, the flag goes away
+    until the page changes again (`crawled_*` keeps what the page says now)."""
+    Faq.objects.filter(pk=faq.pk, edited_by_staff=True).update(
+        crawl_conflict=False, updated_at=timezone.now()
+    )
 
 
 def request_index_rebuild() -> None:

@@ -22,16 +22,18 @@ SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 # Everything that is executable, interactive or an embedding vanishes with its content.
 DROPPED_TAGS = frozenset(
     {
-        "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet",
-        "form", "input", "button", "select", "option", "textarea", "label", "noscript",
-        "template", "svg", "math", "canvas", "link", "meta", "base", "audio", "video",
-        "source", "track", "portal", "dialog", "head", "title",
+        "script", "style", "iframe", "frame", "frameset", "object", "applet",
+        "form", "button", "select", "option", "textarea", "label", "noscript", "template",
+        "svg", "math", "canvas", "audio", "video", "portal", "dialog", "head", "title",
     }
 )  # fmt: skip
+# Void elements are dropped too, but libxml2 sometimes nests the rest of the page inside them
+# (an unclosed <embed> swallows its following siblings), so their "children" are kept.
+DROPPED_VOID_TAGS = frozenset({"embed", "input", "source", "track", "link", "meta", "base"})
 # Permalink decorations ("¶", "#") add noise to every heading in Sphinx/MkDocs/Docusaurus.
 PERMALINK_CLASSES = frozenset({"headerlink", "hash-link", "anchor-link", "anchorjs-link"})
 
-_CONTROL_AND_SPACE = re.compile(r"[\x00-\x20\x7f-\x9f]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 # A "<" that a renderer could read as the start of a tag, comment or autolink.
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _LINK_OPENER = re.compile(r"\]\(")
@@ -44,8 +46,9 @@ def safe_url(href: str | None, base_url: str = "") -> str:
     """Absolute http/https/mailto URL for href, or "" when it is unsafe or unresolvable."""
     if not href:
         return ""
-    # Browsers ignore embedded whitespace/control characters, so "java\tscript:" is javascript:.
-    href = _CONTROL_AND_SPACE.sub("", href)
+    # Browsers trim C0 controls and spaces and drop tabs/newlines anywhere, so
+    # " java\tscript:" is javascript:. Do the same before looking at the scheme.
+    href = _CONTROL.sub("", href.strip("".join(map(chr, range(0x21)))))
     if not href:
         return ""
     try:
@@ -65,12 +68,22 @@ def safe_url(href: str | None, base_url: str = "") -> str:
 
 class _SafeConverter(MarkdownConverter):
     def __init__(self, base_url: str) -> None:
-        super().__init__(heading_style=ATX, bullets="-", autolinks=False, strip_document="strip")
+        # wrap=True with no width: source newlines collapse to spaces, <br> still breaks lines.
+        super().__init__(
+            heading_style=ATX,
+            bullets="-",
+            autolinks=False,
+            strip_document="strip",
+            wrap=True,
+            wrap_width=None,
+        )
         self.base_url = base_url
 
     def process_tag(self, node: Tag, parent_tags: set[str] | None = None) -> str:  # type: ignore[override]
         if node.name in DROPPED_TAGS:
             return ""
+        if node.name in DROPPED_VOID_TAGS:
+            return "".join(self.process_element(child, parent_tags) for child in node.children)
         classes = node.get("class") or ()
         if node.name == "a" and PERMALINK_CLASSES.intersection(classes):
             return ""
@@ -116,19 +129,48 @@ def _tidy(markdown: str) -> str:
     markdown = markdown.replace("\r\n", "\n").replace("\u00a0", " ")
     markdown = _TRAILING_SPACE.sub("\n", markdown)
     markdown = _BLANK_RUNS.sub("\n\n", markdown)
-    return markdown.strip()
+    # Whitespace left between dropped elements would indent a paragraph, which Markdown reads
+    # as a code block. Only paragraph starts are touched: list nesting and code keep indents.
+    lines = markdown.strip().split("\n")
+    in_fence = False
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+            continue
+        if not in_fence and (index == 0 or not lines[index - 1].strip()):
+            lines[index] = line.lstrip()
+    return "\n".join(lines).strip()
 
 
 def nodes_to_safe_markdown(nodes: Iterable[Tag | NavigableString], base_url: str = "") -> str:
     """Convert a run of sibling nodes (an answer that has no single wrapper) to safe Markdown."""
+    nodes = list(nodes)
     converter = _SafeConverter(base_url)
     parts: list[str] = []
-    for node in nodes:
-        if isinstance(node, Tag):
-            parts.append(converter.process_tag(node, parent_tags=set()))
-        elif isinstance(node, NavigableString) and type(node) is NavigableString:
-            parts.append(converter.process_text(node, parent_tags=set()))
+    try:
+        for node in nodes:
+            if isinstance(node, Tag):
+                parts.append(converter.process_tag(node, parent_tags=set()))
+            elif isinstance(node, NavigableString) and type(node) is NavigableString:
+                parts.append(converter.process_text(node, parent_tags=set()))
+    except RecursionError:
+        # markdownify recurses per nesting level; absurdly deep answers degrade to plain text.
+        return _plain_text(nodes)
     return _tidy("".join(parts))
+
+
+def _plain_text(nodes: list[Tag | NavigableString]) -> str:
+    words: list[str] = []
+    stack = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Tag):
+            if node.name not in DROPPED_TAGS:
+                stack.extend(reversed(node.contents))
+        elif type(node) is NavigableString:
+            words.append(str(node))
+    text = " ".join(" ".join(words).split())
+    return _LINK_OPENER.sub(r"]\\(", _TAG_START.sub("&lt;", text))
 
 
 def html_to_safe_markdown(fragment: Tag | str, base_url: str = "") -> str:

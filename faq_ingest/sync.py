@@ -2,15 +2,19 @@
 
 Rules that keep the knowledge base safe:
 - only one crawl per source runs at a time (a RUNNING CrawlRun row is the lock);
-- a page that fails, answers 304 or did not change still "sees" the FAQs it produced
-  last time, so they are never counted missing;
+- a page that fails, answers 304, did not change, or was not reached this time (page
+  limit) still "sees" the FAQs it produced last time, so they are never counted missing;
 - FAQs are counted missing, and eventually retired, only after a crawl in which every
-  page succeeded.
+  page succeeded;
+- a page that answers 404/410 fails that crawl (nothing retired) and is remembered as
+  gone; if it is still gone next time that is no failure, and only from then on do its
+  FAQs count misses. A page that comes back is simply fetched again.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,15 +22,33 @@ from django.db import transaction
 from django.utils import timezone
 
 from faq_ingest import knowledge
-from faq_ingest.crawl import CrawlLimits, PageOutcome, PriorPage, crawl_site
+from faq_ingest.crawl import CrawlLimits, PageOutcome, PriorPage, crawl_site, url_origin
 from faq_ingest.extract import extract_faqs, normalise_question
 from faq_ingest.fetch import Fetcher
 from faq_ingest.models import CrawledPage, CrawlRun, FaqSource
+from faq_ingest.robots import fetch_robots
 
 log = logging.getLogger(__name__)
 
 # A RUNNING row older than this belongs to a worker that died; it no longer blocks.
 STALE_RUN = timedelta(hours=2)
+# Fetch errors that mean "this page no longer exists", as opposed to "try again later".
+GONE_CODES = frozenset({"http_404", "http_410"})
+PAGE_GONE = "gone"
+
+
+@dataclass
+class _RunState:
+    """What one crawl has learned so far; only `run` is persisted."""
+
+    pages: dict[str, CrawledPage]  # what earlier crawls stored, by canonical URL
+    seen: set[int] = field(default_factory=set)  # FAQ ids still on the site
+    # Question key -> FAQ id applied this run. A page repeating another page's question
+    # still lists that FAQ, so it stays seen while either page has it.
+    keys: dict[str, int] = field(default_factory=dict)
+    visited: set[str] = field(default_factory=set)
+    touched: list[CrawledPage] = field(default_factory=list)  # 304/unchanged, saved in bulk
+    changed: bool = False  # any FAQ added or updated
 
 
 def start_run(source_id: int) -> CrawlRun | None:
@@ -36,38 +58,50 @@ def start_run(source_id: int) -> CrawlRun | None:
         if source is None or not source.enabled:
             return None
         stale_before = timezone.now() - STALE_RUN
-        CrawlRun.objects.filter(source=source, status=CrawlRun.RUNNING,
-                                started_at__lt=stale_before).update(
-            status=CrawlRun.FAILED, finished_at=timezone.now(), error="abandoned (stale)")
+        CrawlRun.objects.filter(
+            source=source, status=CrawlRun.RUNNING, started_at__lt=stale_before
+        ).update(status=CrawlRun.FAILED, finished_at=timezone.now(), error="abandoned (stale)")
         if CrawlRun.objects.filter(source=source, status=CrawlRun.RUNNING).exists():
             return None
         return CrawlRun.objects.create(source=source)
 
 
-def crawl_source(source_id: int, *, max_pages: int | None = None,
-                 max_depth: int | None = None) -> CrawlRun | None:
+def crawl_source(
+    source_id: int, *, max_pages: int | None = None, max_depth: int | None = None
+) -> CrawlRun | None:
+    """Crawl one source now and apply what it finds; None if it could not be claimed."""
     run = start_run(source_id)
     if run is None:
         return None
     source = run.source
+    state = _RunState(pages={p.url: p for p in CrawledPage.objects.filter(source=source)})
     try:
-        _crawl(run, source, max_pages=max_pages, max_depth=max_depth)
+        _crawl(run, source, state, max_pages=max_pages, max_depth=max_depth)
     except Exception as exc:
         log.exception("crawl of %s failed", source)
         run.status, run.error = CrawlRun.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+        if state.changed:
+            # Pages applied before the failure are committed; the index must show them.
+            knowledge.request_index_rebuild()
     run.finished_at = timezone.now()
     run.save()
     FaqSource.objects.filter(pk=source.pk).update(last_crawled_at=run.finished_at)
     return run
 
 
-def _crawl(run: CrawlRun, source: FaqSource, *, max_pages: int | None,
-           max_depth: int | None) -> None:
-    pages = {p.url: p for p in CrawledPage.objects.filter(source=source)}
+def _crawl(
+    run: CrawlRun,
+    source: FaqSource,
+    state: _RunState,
+    *,
+    max_pages: int | None,
+    max_depth: int | None,
+) -> None:
     prior = {
-        url: PriorPage(etag=p.etag or None, last_modified=p.last_modified or None,
-                       content_hash=p.content_hash)
-        for url, p in pages.items()
+        url: PriorPage(
+            etag=p.etag or None, last_modified=p.last_modified or None, content_hash=p.content_hash
+        )
+        for url, p in state.pages.items()
     }
     limits = CrawlLimits(
         max_pages=max_pages or source.max_pages or settings.CRAWLER_MAX_PAGES,
@@ -75,81 +109,144 @@ def _crawl(run: CrawlRun, source: FaqSource, *, max_pages: int | None,
         politeness_delay_s=settings.CRAWLER_POLITENESS_DELAY_S,
     )
     fetcher = Fetcher(allowed_private_hosts=settings.CRAWLER_ALLOWED_PRIVATE_HOSTS)
-    seen: set[int] = set()
-    keys_this_run: set[str] = set()
-    changed = False
+    robots_skipped = 0
     try:
         for outcome in crawl_site(source.start_urls(), fetcher, limits=limits, prior=prior):
-            changed |= _apply_page(run, source, outcome, pages, seen, keys_this_run)
+            state.visited.add(outcome.url)
+            if outcome.status == "skipped_robots":
+                robots_skipped += 1
+            _apply_page(run, source, outcome, state)
+        reached = run.pages_fetched or run.pages_not_modified
+        if not reached and not run.pages_failed and robots_skipped:
+            run.error = _robots_blocked_reason(source, fetcher, robots_skipped)
     finally:
         fetcher.close()
 
+    # A page limit (or a shorter --max-pages) leaves known pages unvisited; not reaching a
+    # page says nothing about whether its FAQs are still there.
+    for url, page in state.pages.items():
+        if url not in state.visited:
+            state.seen.update(page.faq_ids)
+
     with transaction.atomic():
-        knowledge.mark_seen(seen)
-        if run.pages_failed == 0 and (run.pages_fetched or run.pages_not_modified):
+        if state.touched:
+            CrawledPage.objects.bulk_update(
+                state.touched, ["last_status", "last_fetched_at"], batch_size=500
+            )
+        knowledge.mark_seen(state.seen)
+        if run.pages_failed == 0 and reached:
             run.status = CrawlRun.SUCCEEDED
             run.faqs_retired = knowledge.retire_missing(
-                source, seen, settings.CRAWLER_RETIRE_AFTER_MISSES, run)
-        elif run.pages_fetched or run.pages_not_modified:
+                source, state.seen, settings.CRAWLER_RETIRE_AFTER_MISSES, run
+            )
+        elif reached:
             run.status = CrawlRun.PARTIAL
         else:
             run.status = CrawlRun.FAILED
             run.error = run.error or "no page could be fetched"
-        if changed or run.faqs_retired:
+        if state.changed or run.faqs_retired:
             knowledge.request_index_rebuild()
 
 
-def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome,
-                pages: dict[str, CrawledPage], seen: set[int], keys_this_run: set[str]) -> bool:
-    known = pages.get(outcome.url)
+def _robots_blocked_reason(source: FaqSource, fetcher: Fetcher, skipped: int) -> str:
+    # The crawler reports "disallowed" for an unreachable robots.txt too (RFC 9309);
+    # staff need the real cause (refused, DNS, 5xx), so ask once more for it.
+    policy = fetch_robots(url_origin(source.start_url), fetcher)
+    if policy.error is not None:
+        return f"site unreachable: {policy.error.code} for {policy.error.url}"[:2000]
+    return f"robots.txt disallows all {skipped} start page(s)"
+
+
+def _record_failure(run: CrawlRun, url: str, code: str, detail: str) -> None:
+    run.pages_failed += 1
+    run.failures.append({"url": url, "code": code, "detail": detail[:500]})
+
+
+def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome, state: _RunState) -> None:
+    known = state.pages.get(outcome.url)
     if outcome.status == "failed":
-        run.pages_failed += 1
         err = outcome.error
-        run.failures.append({"url": outcome.url, "code": getattr(err, "code", "error"),
-                             "detail": str(err)[:500]})
+        code = getattr(err, "code", "error")
+        if known and known.last_status == PAGE_GONE and code in GONE_CODES:
+            # Still gone, as the last crawl found: expected, not a failure. Its FAQs were
+            # unlisted then, so they now count misses like any FAQ that left the site.
+            known.last_fetched_at = timezone.now()
+            state.touched.append(known)
+            return
+        _record_failure(run, outcome.url, code, str(err))
         if known:
-            seen.update(known.faq_ids)
-        return False
+            state.seen.update(known.faq_ids)
+            if code in GONE_CODES:
+                _forget_page(known)
+        return
     if outcome.status in ("not_modified", "unchanged"):
         run.pages_not_modified += 1
         if known:
-            seen.update(known.faq_ids)
+            state.seen.update(known.faq_ids)
             known.last_status, known.last_fetched_at = outcome.status, timezone.now()
-            known.save(update_fields=["last_status", "last_fetched_at"])
-        return False
+            state.touched.append(known)
+        return
     if outcome.status != "fetched" or outcome.result is None:
-        return False
+        return
+
+    result = outcome.result
+    try:
+        items = extract_faqs(result.text, result.url)
+    except Exception as exc:  # one page the extractor cannot handle must not stop the crawl
+        log.exception("extraction failed for %s", outcome.url)
+        _record_failure(run, outcome.url, "extract_error", f"{type(exc).__name__}: {exc}")
+        if known:
+            state.seen.update(known.faq_ids)
+        return
 
     run.pages_fetched += 1
-    result = outcome.result
-    changed = False
     page_faq_ids: list[int] = []
     with transaction.atomic():
-        for item in extract_faqs(result.text, result.url):
+        for item in items:
             key = normalise_question(item.question)[:500]
-            if not key or key in keys_this_run:
-                continue  # the same question on two pages: the first page owns it
-            keys_this_run.add(key)
+            if not key:
+                continue
+            if key in state.keys:  # the same question on two pages: the first page owns it
+                if state.keys[key] not in page_faq_ids:
+                    page_faq_ids.append(state.keys[key])
+                continue
             url = f"{result.url}#{item.anchor}" if item.anchor else result.url
-            faq, what = knowledge.apply_crawled(source, knowledge.CrawledFaq(
-                question=item.question[:5000], question_key=key, answer=item.answer,
-                source_url=url[:2000], language=item.language[:16],
-                extractor=item.extractor[:40], kind=item.kind,
-            ), run)
+            crawled = knowledge.CrawledFaq(
+                question=item.question[:5000],
+                question_key=key,
+                answer=item.answer,
+                source_url=url[:2000],
+                language=item.language[:16],
+                extractor=item.extractor[:40],
+                kind=item.kind,
+            )
+            faq, what = knowledge.apply_crawled(source, crawled, run)
+            state.keys[key] = faq.pk
             page_faq_ids.append(faq.pk)
-            seen.add(faq.pk)
+            state.seen.add(faq.pk)
             if what == knowledge.ADDED:
                 run.faqs_added += 1
-                changed = True
+                state.changed = True
             elif what == knowledge.UPDATED:
                 run.faqs_updated += 1
-                changed = True
+                state.changed = True
             else:
                 run.faqs_unchanged += 1
-        CrawledPage.objects.update_or_create(
-            source=source, url=outcome.url,
-            defaults={"etag": result.etag or "", "last_modified": result.last_modified or "",
-                      "content_hash": result.content_hash, "faq_ids": page_faq_ids,
-                      "last_status": "fetched", "last_fetched_at": timezone.now()},
+        state.pages[outcome.url], _ = CrawledPage.objects.update_or_create(
+            source=source,
+            url=outcome.url,
+            defaults={
+                "etag": result.etag or "",
+                "last_modified": result.last_modified or "",
+                "content_hash": result.content_hash,
+                "faq_ids": page_faq_ids,
+                "last_status": "fetched",
+                "last_fetched_at": timezone.now(),
+            },
         )
-    return changed
+
+
+def _forget_page(page: CrawledPage) -> None:
+    page.etag, page.last_modified, page.content_hash = "", "", ""
+    page.faq_ids, page.last_status, page.last_fetched_at = [], PAGE_GONE, timezone.now()
+    page.save()

@@ -65,6 +65,16 @@
       li.appendChild(meta);
     }
   }
+  function startStreaming(id) {
+    const li = addMessage("bot", "", { id: id });
+    li.classList.add("streaming");
+    li.dataset.raw = "";
+    streaming.set(id, li);
+    return li;
+  }
+  function shownComplete(id) {
+    return !streaming.has(id) && list.querySelector(`li[data-message-id="${Number(id)}"]`) !== null;
+  }
   function setStatus(text) { statusEl.textContent = text; }
 
   function connect() {
@@ -84,23 +94,26 @@
       if (ev.type === "conversation") {
         window.localStorage.setItem(STORE, ev.conversation_id);
         list.innerHTML = "";
+        streaming.clear(); // those bubbles were just removed from the page
         (ev.messages || []).forEach((m) => {
+          if (m.role === "bot" && m.state === "streaming") {
+            // Reconnected mid-answer: the rest of the tokens and the final answer land here.
+            startStreaming(m.message_id).dataset.raw = m.text || "";
+            return;
+          }
           const li = addMessage(m.role, m.text, { id: m.message_id });
           if (m.role === "bot") finishBot(li, m);
         });
       } else if (ev.type === "token") {
-        let li = streaming.get(ev.message_id);
-        if (!li) {
-          li = addMessage("bot", "", { id: ev.message_id });
-          li.classList.add("streaming");
-          li.dataset.raw = "";
-          streaming.set(ev.message_id, li);
-        }
+        if (shownComplete(ev.message_id)) return;
+        const li = streaming.get(ev.message_id) || startStreaming(ev.message_id);
         li.dataset.raw += ev.text;
         li.querySelector(".body").textContent = li.dataset.raw;
         li.scrollIntoView({ block: "end" });
       } else if (ev.type === "bot_message") {
-        let li = streaming.get(ev.message_id) || addMessage("bot", "", { id: ev.message_id });
+        // Already in the replayed history (it completed while we reconnected).
+        if (shownComplete(ev.message_id)) return;
+        const li = streaming.get(ev.message_id) || addMessage("bot", "", { id: ev.message_id });
         streaming.delete(ev.message_id);
         finishBot(li, ev);
         li.scrollIntoView({ block: "end" });

@@ -26,9 +26,7 @@ def run(name: str) -> tuple[dict, list[ExtractedFaq]]:
 
 def test_corpus_covers_the_required_page_types() -> None:
     assert len(NAMES) >= 14
-    assert {"chrome_only", "no_faq_passages", "zh_gbk", "jsonld_accordion_duplicate"} <= set(
-        NAMES
-    )
+    assert {"chrome_only", "no_faq_passages", "zh_gbk", "jsonld_accordion_duplicate"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)

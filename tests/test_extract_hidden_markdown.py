@@ -20,7 +20,10 @@ def test_script_markdown_answers_are_safe_markdown() -> None:
     assert printing.anchor == "faq-source"
     cancel = faqs["Can I cancel an order?"].answer
     assert "javascript:" not in cancel and "<img" not in cancel and "Click me" in cancel
-    assert faqs["Which paper finishes are available?"].answer == "- Glossy\n- Matte\n- Lustre (archival)"
+    assert (
+        faqs["Which paper finishes are available?"].answer
+        == "- Glossy\n- Matte\n- Lustre (archival)"
+    )
 
 
 def test_hidden_attribute_block_and_code_fences() -> None:

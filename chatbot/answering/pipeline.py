@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 
 from chatbot.answering import grounding
-from chatbot.answering.prompt import build_messages
+from chatbot.answering.prompt import STOP, build_messages
 from chatbot.generation import get_generator
 from faq_ingest import index
 from faq_ingest.retrieval.searcher import Hit
@@ -69,7 +69,7 @@ def answer_question(question: str, on_token: Callable[[str], None] | None = None
     t1 = time.perf_counter()
     for piece in generator.stream(build_messages(question, refs),
                                   max_tokens=settings.GENERATOR_MAX_TOKENS,
-                                  stop=["</", "<reference", "\n\n\n"]):
+                                  stop=STOP):
         if not pieces:
             timings["first_token_s"] = time.perf_counter() - t0
         pieces.append(piece)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from chatbot.generation.base import ChatMessage, Generator
 
-_REF_RE = re.compile(r"<reference id=\"(\d+)\">.*?A: (.*?)\n</reference>", re.S)
+_REF_RE = re.compile(r"^\[(\d+)\] Q: .*?\nA: (.*?)(?:\n\n\[\d+\] Q: |\n\"\"\")", re.S | re.M)
 
 
 def _first_reference(messages: list[ChatMessage]) -> tuple[str, str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections.abc import Iterator
@@ -29,6 +30,9 @@ class LlamaCppGenerator(Generator):
             raise ValueError(
                 "CHATBOT_MODEL for llamacpp must be a .gguf path or 'org/repo:file.gguf'"
             )
+        # Free the model while the interpreter is intact; left to __del__ at shutdown,
+        # llama.cpp's finaliser finds its C bindings already gone and prints a traceback.
+        atexit.register(self._llm.close)
         self.name = f"llamacpp:{Path(model).name}"
         # One llama context cannot serve two generations at once.
         self._lock = threading.Lock()

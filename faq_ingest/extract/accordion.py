@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from bs4 import Tag
 
+from faq_ingest.extract.dom import first_below, has_class, tags_below
 from faq_ingest.extract.page import Candidate, Page
 from faq_ingest.extract.text import HEADING_TAGS, clean_question, looks_like_question, node_text
 
@@ -45,7 +47,7 @@ def _panel_for(page: Page, trigger: Tag) -> Tag | None:
 
 
 def _in_faq_context(tag: Tag) -> bool:
-    for node in [tag, *list(tag.parents)[:6]]:
+    for node in [tag, *islice(tag.parents, 6)]:
         if any(_FAQ_CONTEXT.search(tok) for tok in _classes(node)):
             return True
         ident = node.get("id")
@@ -81,7 +83,7 @@ def _emit(
     # Without an id on the question itself, the panel's id is the deep link these widgets open.
     panel_id = panel.get("id")
     own = question_el.get("id") or next(
-        (t.get("id") for t in question_el.find_all(attrs={"id": True}, limit=1)), ""
+        (t.get("id") for t in tags_below(question_el) if t.get("id")), ""
     )
     anchor = "" if own or not isinstance(panel_id, str) else panel_id.strip()
     found.append(
@@ -119,17 +121,24 @@ def extract_accordions(page: Page) -> list[Candidate]:
         _emit(page, found, _question_element(trigger), panel, "accordion", strict)
 
     # Bootstrap items whose button lost its target attribute.
-    for item in page.soup.find_all(class_="accordion-item"):
-        button = item.find(class_=("accordion-button", "accordion-header"))
-        panel = item.find(class_=("accordion-collapse", "accordion-body"))
+    for item in page.elements:
+        if not has_class(item, "accordion-item"):
+            continue
+        button = first_below(
+            item, match=lambda t: has_class(t, "accordion-button", "accordion-header")
+        )
+        panel = first_below(
+            item, match=lambda t: has_class(t, "accordion-collapse", "accordion-body")
+        )
         if button is not None and panel is not None:
             _emit(page, found, _question_element(button), panel, "accordion", strict=False)
 
     # Class-named pairs: .faq-question + .faq-answer, .faq__question + .faq__answer, .question + .answer
-    for question_el in page.soup.find_all(_has_class(_QUESTION_CLASS)):
+    question_class = _has_class(_QUESTION_CLASS)
+    for question_el in [t for t in page.elements if question_class(t)]:
         panel = question_el.find_next_sibling(_has_class(_ANSWER_CLASS))
         if panel is None and question_el.parent is not None:
-            panel = question_el.parent.find(_has_class(_ANSWER_CLASS))
+            panel = first_below(question_el.parent, match=_has_class(_ANSWER_CLASS))
             if panel is not None and page.pos(panel) < page.pos(question_el):
                 panel = None
         if panel is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bs4 import NavigableString, Tag
 
+from faq_ingest.extract.dom import first_below, tags_below
 from faq_ingest.extract.page import Candidate, Page
 from faq_ingest.extract.text import (
     HEADING_TAGS,
@@ -16,7 +17,6 @@ from faq_ingest.extract.text import (
 QUESTION_HEADINGS = ("h2", "h3", "h4")
 # Wrapper layouts (<div class="heading"><h3>…</h3></div>) are climbed at most this far.
 _MAX_WRAPPER_CLIMB = 3
-_HEADING_NAMES = sorted(HEADING_TAGS)
 _STRUCTURAL = frozenset({"body", "html", "main", "article", "section"})
 
 
@@ -29,19 +29,19 @@ def _is_stop(tag: Tag, level: int) -> bool:
     or another question heading, or a thematic break."""
     if tag.name == "hr":
         return True
-    if tag.name in ("p", "div", "li") and tag.find(_HEADING_NAMES) is None:
+    if tag.name in ("p", "div", "li") and first_below(tag, HEADING_TAGS) is None:
         # The next item of an inline/prefixed FAQ list starts here.
         text = node_text(tag)
         if has_question_prefix(text):
             return True
-        lead = tag.find(("strong", "b"))
+        lead = first_below(tag, ("strong", "b"))
         if (
             lead is not None
             and text.startswith(node_text(lead))
             and looks_like_question(node_text(lead))
         ):
             return True
-    headings = [tag] if tag.name in HEADING_TAGS else tag.find_all(_HEADING_NAMES)
+    headings = [tag] if tag.name in HEADING_TAGS else tags_below(tag, HEADING_TAGS)
     return any(
         _level(h) <= level or looks_like_question(node_text(h)) for h in headings if node_text(h)
     )

@@ -8,6 +8,7 @@ import textwrap
 from bs4 import Tag
 from bs4.element import PreformattedString, Script, Stylesheet
 
+from faq_ingest.extract.dom import walk
 from faq_ingest.extract.page import Candidate, Page
 from faq_ingest.extract.text import (
     clean_question,
@@ -45,7 +46,7 @@ def _raw_text(tag: Tag) -> str:
     # Newlines matter in Markdown, so concatenate strings as-is instead of collapsing them.
     return "".join(
         str(s)
-        for s in tag.descendants
+        for s in walk(tag)
         if isinstance(s, str) and not isinstance(s, PreformattedString | Script | Stylesheet)
     )
 

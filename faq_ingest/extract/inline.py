@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bs4 import NavigableString, Tag
 
+from faq_ingest.extract.dom import first_below
 from faq_ingest.extract.page import Candidate, Page
 from faq_ingest.extract.text import (
     BLOCK_TAGS,
@@ -46,7 +48,7 @@ def _bold_lead(paragraph: Tag) -> Tag | None:
     return lead
 
 
-def _following_answer(page: Page, start: Tag, is_question) -> list[Node]:
+def _following_answer(page: Page, start: Tag, is_question: Callable[[Tag], bool]) -> list[Node]:
     nodes: list[Node] = []
     for sibling in start.next_siblings:
         if isinstance(sibling, Tag):
@@ -66,7 +68,7 @@ def _starts_with_bold(tag: Tag) -> bool:
 
 def extract_inline(page: Page) -> list[Candidate]:
     found: list[Candidate] = []
-    for paragraph in page.soup.find_all("p"):
+    for paragraph in [t for t in page.elements if t.name == "p"]:
         if page.is_claimed(paragraph):
             continue
         lead = _bold_lead(paragraph)
@@ -75,9 +77,9 @@ def extract_inline(page: Page) -> list[Candidate]:
         raw = node_text(lead)
         if not looks_like_question(raw):
             continue
-        rest = [n for n in lead.next_siblings] if lead.parent is paragraph else []
-        if lead.parent is not paragraph and lead.parent is not None:
-            rest = list(lead.parent.next_siblings)
+        # The lead may sit in a wrapper (<em><strong>Q?</strong></em>): the answer follows it.
+        wrapper = lead if lead.parent is paragraph or lead.parent is None else lead.parent
+        rest = list(wrapper.next_siblings)
         if node_text_of(rest):
             answer_nodes = rest
             claimed = [paragraph]
@@ -98,6 +100,7 @@ def node_text_of(nodes: list[Node]) -> str:
 
 # --- Q:/问: prefixed and fullwidth-？ questions ----------------------------------------------------
 
+_INNER_BLOCKS = BLOCK_TAGS - {"br"}
 _PREFIX_BLOCKS = frozenset({"p", "li", "div", "dt", "h5", "h6", "td"})
 
 
@@ -105,9 +108,7 @@ def _is_leaf_block(tag: Tag) -> bool:
     if tag.name not in _PREFIX_BLOCKS:
         return False
     if tag.name in ("div", "li", "td"):
-        return not any(
-            child.name in BLOCK_TAGS for child in tag.find_all(True) if child.name != "br"
-        )
+        return first_below(tag, _INNER_BLOCKS) is None
     return True
 
 

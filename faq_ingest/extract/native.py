@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bs4 import NavigableString, Tag
 
+from faq_ingest.extract.dom import first_below
 from faq_ingest.extract.page import Candidate, Page
 from faq_ingest.extract.text import clean_question, looks_like_question, node_text
 
@@ -20,10 +21,12 @@ def accept(question: str, answer_text: str) -> bool:
 
 def extract_details(page: Page) -> list[Candidate]:
     found: list[Candidate] = []
-    for details in page.soup.find_all("details"):
+    for details in [t for t in page.elements if t.name == "details"]:
         if page.is_claimed(details):
             continue
-        summary = details.find("summary")
+        summary = next((c for c in details.contents if getattr(c, "name", None) == "summary"), None)
+        if summary is None:
+            summary = first_below(details, ("summary",))
         if summary is None:
             continue
         body = [
@@ -32,7 +35,7 @@ def extract_details(page: Page) -> list[Candidate]:
             if child is not summary and not (isinstance(child, Tag) and child.name == "summary")
         ]
         # Nested <details> belong to their own records.
-        if any(isinstance(c, Tag) and c.find("details") is not None for c in body):
+        if any(isinstance(c, Tag) and first_below(c, ("details",)) is not None for c in body):
             continue
         question = clean_question(node_text(summary))
         answer_text = " ".join(node_text(c) for c in body if isinstance(c, Tag | NavigableString))
@@ -47,13 +50,26 @@ def extract_details(page: Page) -> list[Candidate]:
     return found
 
 
+def _items_of(dl: Tag) -> list[Tag]:
+    """dt/dd children of dl, also inside <div> groups, but not those of nested lists."""
+    items: list[Tag] = []
+    for child in dl.contents:
+        if not isinstance(child, Tag):
+            continue
+        if child.name in ("dt", "dd"):
+            items.append(child)
+        elif child.name == "div":
+            items.extend(c for c in child.contents if isinstance(c, Tag) and c.name in ("dt", "dd"))
+    return items
+
+
 def extract_dl(page: Page) -> list[Candidate]:
     found: list[Candidate] = []
-    for dl in page.soup.find_all("dl"):
+    for dl in [t for t in page.elements if t.name == "dl"]:
         if page.is_claimed(dl):
             continue
         # dt/dd may sit directly in <dl> or inside <div> groups (allowed by HTML).
-        items = [c for c in dl.find_all(("dt", "dd")) if c.find_parent("dl") is dl]
+        items = _items_of(dl)
         index = 0
         while index < len(items):
             term = items[index]

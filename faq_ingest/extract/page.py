@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
+from faq_ingest.extract.dom import first_below
 from faq_ingest.extract.text import HEADING_TAGS, collapse_whitespace
 from faq_ingest.markdown import nodes_to_safe_markdown
 
@@ -33,6 +34,8 @@ _CHROME_EXACT = frozenset(
 )  # fmt: skip
 # Containers that hold the real content; chrome rules never delete one of these.
 _CONTENT_MARKERS = ("main", "article")
+# Elements that (or whose ancestors) span the whole page: their ids make useless anchors.
+_PAGE_LEVEL = frozenset({"body", "html", "main", "article", "h1"})
 
 
 @dataclass
@@ -47,6 +50,9 @@ class Candidate:
     anchor: str = ""
     kind: str = "faq"
     heading_path: tuple[str, ...] = field(default=())
+    # Structured-data answers stay HTML until they win a merge: converting every JSON-LD
+    # answer up front doubled the cost of pages that also show the same FAQs visibly.
+    answer_html: str = ""
 
 
 def _tokens(tag: Tag) -> list[str]:
@@ -64,7 +70,7 @@ def _is_chrome(tag: Tag) -> bool:
     if name in _CHROME_TAGS:
         if name == "header" and tag.find_parent(("article", "main", "section")) is not None:
             return False  # an article's own header carries its title, not site chrome
-        return tag.find(_CONTENT_MARKERS) is None
+        return first_below(tag, _CONTENT_MARKERS) is None
     role = tag.get("role")
     by_role = isinstance(role, str) and role.lower() in _CHROME_ROLES
     by_name = any(
@@ -73,15 +79,38 @@ def _is_chrome(tag: Tag) -> bool:
     if not (by_role or by_name):
         return False
     # A layout wrapper named "has-sidebar" can hold the whole article; keep such wrappers.
-    return tag.find(("main", "article", "h1")) is None and tag.find(role="main") is None
+    return first_below(tag, match=_is_content_marker) is None
+
+
+def last_tag(tag: Tag) -> Tag:
+    """The last element inside tag in document order (tag itself when it has no children)."""
+    node = tag
+    while True:
+        child = next((c for c in reversed(node.contents) if isinstance(c, Tag)), None)
+        if child is None:
+            return node
+        node = child
+
+
+def _is_content_marker(tag: Tag) -> bool:
+    return tag.name in ("main", "article", "h1") or tag.get("role") == "main"
 
 
 def strip_chrome(soup: BeautifulSoup) -> None:
+    doomed: list[Tag] = []
+    skip_until: Tag | None = None
     for tag in soup.find_all(True):
-        if tag.decomposed:
+        if skip_until is not None:
+            # Descendants of a doomed element go with it; no need to judge them.
+            if tag is skip_until:
+                skip_until = None
             continue
         if _is_chrome(tag):
-            tag.decompose()
+            doomed.append(tag)
+            end = last_tag(tag)
+            skip_until = end if end is not tag else None
+    for tag in doomed:
+        tag.decompose()
 
 
 class Page:
@@ -103,6 +132,13 @@ class Page:
         self._claimed_regions: list[tuple[int, int]] = []
         self._claimed_questions: list[int] = []
         self._anchor_points: list[tuple[int, str]] | None = None
+        self.page_level: set[int] = set()
+        for tag in self.elements:
+            if tag.name in _PAGE_LEVEL:
+                node: Tag | None = tag
+                while node is not None and id(node) not in self.page_level:
+                    self.page_level.add(id(node))
+                    node = node.parent
 
     # --- document order -------------------------------------------------------------------
     def pos(self, tag: Tag | NavigableString | None) -> int:
@@ -115,16 +151,7 @@ class Page:
 
     def subtree_end(self, tag: Tag) -> int:
         """Position of the last element inside tag (document order is pre-order)."""
-        node = tag
-        while True:
-            last = None
-            for child in reversed(node.contents):
-                if isinstance(child, Tag):
-                    last = child
-                    break
-            if last is None:
-                return self.pos(node)
-            node = last
+        return self.pos(last_tag(tag))
 
     # --- claims: once a stronger extractor owns a region, weaker ones keep out -------------
     def claim(self, question: Tag | None, answer_nodes: Iterable[Tag | NavigableString]) -> None:
@@ -156,7 +183,7 @@ class Page:
                     continue
                 ident = tag.get("id")
                 if not ident:
-                    inner = tag.find("a", attrs={"id": True}) or tag.find("a", attrs={"name": True})
+                    inner = first_below(tag, ("a",), lambda a: bool(a.get("id") or a.get("name")))
                     ident = inner.get("id") or inner.get("name") if inner is not None else ""
                 if isinstance(ident, str) and ident.strip():
                     points.append((self.pos(tag), ident.strip()))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bs4 import NavigableString, Tag
 
+from faq_ingest.extract.dom import first_below, has_class, walk
 from faq_ingest.extract.page import Candidate, Page
 from faq_ingest.extract.text import BLOCK_TAGS, HEADING_TAGS, collapse_whitespace, node_text
 
@@ -13,41 +15,42 @@ MAX_CHUNK_CHARS = 800
 MIN_PAGE_TEXT_CHARS = 40
 PATH_SEPARATOR = " › "
 
-_MAIN_SELECTORS = (
-    "main",
-    "[role=main]",
-    "article",
-    ".md-content",
-    ".markdown",
-    "div.body",
-    "#content",
-    ".content",
+# Where the main content usually lives, best guess first (plain checks, not CSS selectors:
+# soupsieve's matching goes quadratic on deeply nested pages).
+_MAIN_MATCHERS: tuple[Callable[[Tag], bool], ...] = (
+    lambda t: t.name == "main",
+    lambda t: t.get("role") == "main",
+    lambda t: t.name == "article",
+    lambda t: has_class(t, "md-content"),
+    lambda t: has_class(t, "markdown"),
+    lambda t: t.name == "div" and has_class(t, "body"),
+    lambda t: t.get("id") == "content",
+    lambda t: has_class(t, "content"),
 )
 _TEXT_BLOCKS = frozenset(
     {"p", "li", "pre", "blockquote", "dd", "dt", "td", "th", "figcaption", "caption"}
 )
-_TEXT_BLOCK_NAMES = sorted(_TEXT_BLOCKS)
 _SKIPPED = frozenset(
     {"script", "style", "noscript", "template", "button", "form", "select", "svg", "iframe"}
 )
 _CONTAINERS = BLOCK_TAGS - {"br", "hr"} - HEADING_TAGS - _TEXT_BLOCKS
-_LEAF_BREAKERS = sorted(_CONTAINERS | _TEXT_BLOCKS | HEADING_TAGS)
+_LEAF_BREAKERS = _CONTAINERS | _TEXT_BLOCKS | HEADING_TAGS
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 
 
 def _main_root(page: Page) -> Tag | None:
-    for selector in _MAIN_SELECTORS:
-        root = page.soup.select_one(selector)
-        if root is not None and node_text(root):
-            return root
+    for matches in _MAIN_MATCHERS:
+        for tag in page.elements:
+            if matches(tag) and node_text(tag):
+                return tag
     return page.soup.body or page.soup
 
 
 def _is_leaf_block(tag: Tag) -> bool:
     if tag.name in _TEXT_BLOCKS:
-        return tag.find(_TEXT_BLOCK_NAMES) is None
-    return tag.name in _CONTAINERS and tag.find(_LEAF_BREAKERS) is None
+        return first_below(tag, _TEXT_BLOCKS) is None
+    return tag.name in _CONTAINERS and first_below(tag, _LEAF_BREAKERS) is None
 
 
 def _is_hidden(tag: Tag) -> bool:
@@ -106,6 +109,13 @@ class _Chunker:
                 self.first = at
             self.parts.append(piece)
 
+    def _fallback_title(self) -> str:
+        # No headings and no <title>: the URL, else the chunk's opening words.
+        if self.page.url:
+            return self.page.url
+        opening = " ".join(self.parts[0].split()[:12])
+        return opening[:120]
+
     def flush(self) -> None:
         if not self.parts or self.first is None:
             self.parts, self.first = [], None
@@ -115,7 +125,7 @@ class _Chunker:
         position = self.page.pos(self.first)
         self.chunks.append(
             Candidate(
-                question=PATH_SEPARATOR.join(path) or self.page.title or self.page.url,
+                question=PATH_SEPARATOR.join(path) or self.page.title or self._fallback_title(),
                 answer="\n\n".join(self.parts),
                 extractor="passage",
                 position=(position, len(self.chunks)),
@@ -135,7 +145,7 @@ def extract_passages(page: Page) -> list[Candidate]:
     chunker = _Chunker(page)
     # Pre-order positions: a consumed subtree is the interval [skip_start, skip_until].
     skip_start, skip_until = -1, -1
-    for node in root.descendants:
+    for node in walk(root):
         if isinstance(node, Tag):
             position = page.pos(node)
             if skip_start <= position <= skip_until:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from bs4 import BeautifulSoup, Tag
 
 from faq_ingest.extract.accordion import extract_accordions
+from faq_ingest.extract.dom import first_below
 from faq_ingest.extract.headings import extract_headings
 from faq_ingest.extract.hidden_markdown import extract_hidden_markdown
 from faq_ingest.extract.inline import extract_inline, extract_prefixed
@@ -21,6 +22,8 @@ from faq_ingest.extract.structured import (
     extract_jsonld,
     extract_microdata,
     extract_rdfa,
+    render_answer,
+    richness,
 )
 from faq_ingest.extract.text import HEADING_TAGS, node_text, normalise_question
 
@@ -41,7 +44,6 @@ VISIBLE_EXTRACTORS: tuple[Callable[[Page], list[Candidate]], ...] = (
     extract_prefixed,
 )
 STRUCTURED = frozenset({"jsonld"})
-_PAGE_LEVEL = ["body", "html", "main", "article", "h1"]
 
 
 def _merge(candidates: list[Candidate]) -> list[Candidate]:
@@ -56,12 +58,14 @@ def _merge(candidates: list[Candidate]) -> list[Candidate]:
     for group in groups.values():
         visible = [c for c in group if c.extractor not in STRUCTURED]
         lead = min(visible or group, key=lambda c: c.position)
-        richest = max(group, key=lambda c: (len(c.answer), c.extractor in STRUCTURED))
+        # Visible markup wins ties: its Markdown is already rendered and matches the page.
+        richest = max(group, key=lambda c: (richness(c), c.extractor not in STRUCTURED))
         anchor = lead.anchor or next((c.anchor for c in group if c.anchor), "")
         merged.append(
             Candidate(
                 question=lead.question,
                 answer=richest.answer,
+                answer_html=richest.answer_html,
                 extractor=lead.extractor,
                 position=lead.position,
                 element=lead.element,
@@ -78,7 +82,11 @@ def _own_id(element: Tag) -> str:
     ident = element.get("id")
     if not (isinstance(ident, str) and ident.strip()):
         # A heading wrapping an accordion button: the button usually carries the id.
-        inner = element.find(attrs={"id": True}) if element.name in HEADING_TAGS else None
+        inner = (
+            first_below(element, match=lambda t: bool(t.get("id")))
+            if element.name in HEADING_TAGS
+            else None
+        )
         ident = inner.get("id") if inner is not None else ""
     return ident.strip() if isinstance(ident, str) else ""
 
@@ -99,7 +107,7 @@ def _assign_anchors(page: Page, candidates: list[Candidate]) -> None:
         section: tuple[int, str] = (-1, "")
         if not anchor:
             for ancestor in element.parents:
-                if ancestor.name in _PAGE_LEVEL or ancestor.find(_PAGE_LEVEL) is not None:
+                if id(ancestor) in page.page_level:
                     break  # page-wide wrappers (#app, #content) are no better than no anchor
                 value = ancestor.get("id")
                 if not (isinstance(value, str) and value.strip()):
@@ -154,6 +162,19 @@ def _to_record(candidate: Candidate) -> ExtractedFaq:
     )
 
 
+def _faqs(page: Page, candidates: list[Candidate]) -> list[Candidate]:
+    _assign_anchors(page, candidates)
+    merged = _merge(candidates)
+    _assign_heading_paths(page, merged)
+    for candidate in merged:
+        # A question whose own heading is on the path would just repeat itself.
+        path = candidate.heading_path
+        if path and normalise_question(path[-1]) == normalise_question(candidate.question):
+            candidate.heading_path = path[:-1]
+        candidate.answer = render_answer(candidate, page.url)
+    return [c for c in merged if c.answer]
+
+
 def _extract(html: str, url: str) -> list[ExtractedFaq]:
     soup = BeautifulSoup(html, "lxml")
     payloads = collect_jsonld_texts(soup)
@@ -162,22 +183,13 @@ def _extract(html: str, url: str) -> list[ExtractedFaq]:
     for extractor in VISIBLE_EXTRACTORS:
         try:
             candidates.extend(extractor(page))
-        except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError):
+        except Exception:  # noqa: BLE001
             # One heuristic tripping over odd markup must not cost the page its other FAQs.
             logger.warning("extractor %s failed on %s", extractor.__name__, url, exc_info=True)
-    if candidates:
-        _assign_anchors(page, candidates)
-        merged = _merge(candidates)
-        _assign_heading_paths(page, merged)
-        # A question with its own heading already on the path would just repeat itself.
-        for c in merged:
-            if c.heading_path and normalise_question(c.heading_path[-1]) == normalise_question(
-                c.question
-            ):
-                c.heading_path = c.heading_path[:-1]
-    else:
-        merged = extract_passages(page)
-    return [_to_record(c) for c in merged]
+    records = _faqs(page, candidates) if candidates else []
+    if not records:
+        records = extract_passages(page)
+    return [_to_record(c) for c in records]
 
 
 def extract_faqs(html: str, url: str) -> list[ExtractedFaq]:

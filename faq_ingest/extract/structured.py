@@ -11,9 +11,27 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, Tag
 
+from faq_ingest.extract.dom import first_below
 from faq_ingest.extract.page import Candidate, Page
 from faq_ingest.extract.text import clean_question, collapse_whitespace, node_text
 from faq_ingest.markdown import html_to_safe_markdown
+
+_TAG = re.compile(r"<[^>]*>")
+_LINK_TARGET = re.compile(r"\]\([^)]*\)|[*_`#>]")
+
+
+def richness(candidate: Candidate) -> int:
+    """Comparable amount of answer text, whether the answer is still HTML or already Markdown."""
+    if candidate.answer_html and not candidate.answer:
+        return len(" ".join(html.unescape(_TAG.sub(" ", candidate.answer_html)).split()))
+    return len(" ".join(_LINK_TARGET.sub(" ", candidate.answer).split()))
+
+
+def render_answer(candidate: Candidate, base_url: str) -> str:
+    if candidate.answer or not candidate.answer_html:
+        return candidate.answer
+    return html_to_safe_markdown(candidate.answer_html, base_url)
+
 
 _MAX_JSON_DEPTH = 40
 _JSON_WRAPPERS = re.compile(r"^\s*(?://\s*)?(?:<!--|<!\[CDATA\[)|(?://\s*)?(?:-->|\]\]>)\s*$")
@@ -108,18 +126,20 @@ def extract_jsonld(page: Page, payloads: list[tuple[Tag, str]]) -> list[Candidat
         data = _load_json(text)
         if data is None:
             continue
-        position = page.pos(script) if not script.decomposed else len(page.elements)
+        # Scripts inside stripped chrome (footers) are gone from the order map: sort them last.
+        position = page.order.get(id(script), len(page.elements))
         for index, question in enumerate(_walk_questions(data)):
             title = clean_question(_as_text(question.get("name") or question.get("text")))
-            answer = html_to_safe_markdown(_answer_html(question), page.url)
-            if title and answer:
+            answer_html = _answer_html(question)
+            if title and answer_html.strip():
                 found.append(
                     Candidate(
                         question=title,
-                        answer=answer,
+                        answer="",
                         extractor="jsonld",
                         position=(position, index),
                         anchor=_fragment(question),
+                        answer_html=answer_html,
                     )
                 )
     return found
@@ -153,16 +173,18 @@ def _prop_text(tag: Tag) -> str:
 
 def _structured_items(page: Page, type_attr: str, prop_attr: str, name: str) -> list[Candidate]:
     found: list[Candidate] = []
-    for item in page.soup.find_all(attrs={type_attr: True}):
+    for item in [t for t in page.elements if t.has_attr(type_attr)]:
         if "Question" not in _attr_tokens(item, type_attr):
             continue
-        title_el = item.find(_has_prop(prop_attr, ("name",)))
+        title_el = first_below(item, match=_has_prop(prop_attr, ("name",)))
         if title_el is None:
             continue
-        answer_el = item.find(_has_prop(prop_attr, ("acceptedAnswer", "suggestedAnswer")))
+        answer_el = first_below(
+            item, match=_has_prop(prop_attr, ("acceptedAnswer", "suggestedAnswer"))
+        )
         if answer_el is None:
             continue
-        text_el = answer_el.find(_has_prop(prop_attr, ("text",)))
+        text_el = first_below(answer_el, match=_has_prop(prop_attr, ("text",)))
         body = text_el if text_el is not None else answer_el
         content = body.get("content")
         if isinstance(content, str) and content.strip() and not body.get_text(strip=True):

@@ -8,6 +8,7 @@ import unicodedata
 from bs4 import NavigableString, Tag
 from bs4.element import PreformattedString, Script, Stylesheet
 
+from faq_ingest.extract.dom import walk
 from faq_ingest.markdown import PERMALINK_CLASSES
 
 # Tags whose boundaries separate words even when the HTML has no whitespace between them.
@@ -76,7 +77,7 @@ def node_text(node: Tag | NavigableString, include_templates: bool = True) -> st
             return ""
         return collapse_whitespace(str(node))
     parts: list[str] = []
-    for item in node.descendants:
+    for item in walk(node):
         if isinstance(item, Tag):
             if item.name in BLOCK_TAGS:
                 parts.append(" ")

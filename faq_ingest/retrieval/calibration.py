@@ -1,9 +1,11 @@
-"""Turns retrieval features into a calibrated probability that the top FAQ answers.
+"""The fitted retrieval model: fusion weights and per-mode confidence calibrators.
 
-A logistic model over a handful of scale-free features (dense similarity and margin,
-lexical coverage, agreement of the two retrievers). Its coefficients are fitted on the
-labelled development splits by `manage.py calibrate` and shipped as JSON, so a threshold
-of 0.5 means "more likely right than wrong" rather than an arbitrary similarity cut.
+The confidence is a logistic model over scale-free features of the top hit (fused score,
+margin over the runner-up, dense similarity, lexical coverage, agreement of retrievers),
+fitted on labelled development splits by `manage.py calibrate`, so that a threshold of
+0.5 means "more likely right than wrong" rather than an arbitrary similarity cut-off.
+Both parts depend on the embedder they were fitted with; with another embedder the
+fallbacks (RRF and a prior) are used until `calibrate` is run again.
 """
 
 from __future__ import annotations
@@ -11,37 +13,20 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-FEATURES = ("dense_top", "dense_margin", "bm25_share", "coverage", "agree", "n_query_tokens")
-DEFAULT_PATH = Path(__file__).with_name("calibration.json")
+from faq_ingest.retrieval.fusion import LearnedFusion
+
+FEATURES = ("top_score", "margin", "dense_top", "dense_margin", "bm25_share", "coverage",
+            "q_coverage", "agree", "cjk")
+DEFAULT_PATH = Path(__file__).with_name("retrieval_model.json")
 
 
 @dataclass
 class Calibrator:
     weights: dict[str, float]
     bias: float
-    fitted_on: str = "hand-set prior"
-
-    @classmethod
-    def default(cls) -> Calibrator:
-        if DEFAULT_PATH.exists():
-            return cls.load(DEFAULT_PATH)
-        # A prior used only until a fitted file exists: mostly dense similarity.
-        return cls({"dense_top": 9.0, "dense_margin": 4.0, "coverage": 2.0, "agree": 1.0},
-                   -6.5)
-
-    @classmethod
-    def load(cls, path: Path) -> Calibrator:
-        data = json.loads(Path(path).read_text())
-        return cls({k: float(v) for k, v in data["weights"].items()}, float(data["bias"]),
-                   data.get("fitted_on", str(path)))
-
-    def save(self, path: Path = DEFAULT_PATH) -> None:
-        Path(path).write_text(json.dumps(
-            {"weights": self.weights, "bias": self.bias, "fitted_on": self.fitted_on},
-            indent=2, sort_keys=True) + "\n")
 
     def confidence(self, features: dict[str, float]) -> float:
         z = self.bias + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
@@ -51,9 +36,14 @@ class Calibrator:
         return ez / (1.0 + ez)
 
     @classmethod
-    def fit(cls, feature_rows: Sequence[dict[str, float]], labels: Sequence[bool],
-            fitted_on: str = "") -> Calibrator:
-        """Logistic regression of `top-1 is correct` on the features."""
+    def prior(cls) -> Calibrator:
+        # Used only until a fitted model exists: mostly dense similarity and coverage.
+        return cls({"dense_top": 9.0, "dense_margin": 4.0, "coverage": 2.0, "agree": 1.0},
+                   -6.5)
+
+    @classmethod
+    def fit(cls, feature_rows: Sequence[dict[str, float]], labels: Sequence[bool]) -> Calibrator:
+        """Logistic regression of `top-1 is correct` on the top-hit features."""
         import numpy as np
         from sklearn.linear_model import LogisticRegression
 
@@ -61,7 +51,47 @@ class Calibrator:
         y = np.array(labels, dtype=int)
         if len(set(y.tolist())) < 2:
             raise ValueError("calibration needs both correct and incorrect examples")
-        model = LogisticRegression(C=1.0, max_iter=2000)
+        model = LogisticRegression(C=1.0, max_iter=5000)
         model.fit(x, y)
-        weights = {f: float(w) for f, w in zip(FEATURES, model.coef_[0], strict=True)}
-        return cls(weights, float(model.intercept_[0]), fitted_on)
+        return cls({f: float(w) for f, w in zip(FEATURES, model.coef_[0], strict=True)},
+                   float(model.intercept_[0]))
+
+
+@dataclass
+class RetrievalModel:
+    embedder: str = ""
+    fusion: LearnedFusion | None = None
+    calibrators: dict[str, Calibrator] = field(default_factory=dict)
+    fitted_on: str = ""
+
+    def calibrator(self, mode: str) -> Calibrator:
+        return self.calibrators.get(mode) or Calibrator.prior()
+
+    def for_embedder(self, embedder_name: str) -> RetrievalModel:
+        """This model if it was fitted with `embedder_name`, else the unfitted fallback."""
+        if self.embedder and embedder_name and self.embedder != embedder_name:
+            return RetrievalModel()
+        return self
+
+    def save(self, path: Path = DEFAULT_PATH) -> None:
+        data = {
+            "embedder": self.embedder, "fitted_on": self.fitted_on,
+            "fusion": self.fusion.to_json() if self.fusion else None,
+            "calibrators": {m: {"weights": c.weights, "bias": c.bias}
+                            for m, c in self.calibrators.items()},
+        }
+        Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PATH) -> RetrievalModel:
+        if not Path(path).exists():
+            return cls()
+        data = json.loads(Path(path).read_text())
+        return cls(
+            embedder=data.get("embedder", ""),
+            fusion=LearnedFusion.from_json(data["fusion"]) if data.get("fusion") else None,
+            calibrators={m: Calibrator({k: float(v) for k, v in c["weights"].items()},
+                                       float(c["bias"]))
+                         for m, c in (data.get("calibrators") or {}).items()},
+            fitted_on=data.get("fitted_on", ""),
+        )

@@ -1,7 +1,8 @@
 """In-memory hybrid search over one immutable set of documents.
 
-A `HybridSearcher` is built once per index snapshot and never mutated, so a process can
-swap the live one by reassigning a reference: a search in flight keeps the old object.
+A `HybridSearcher` is built once per index snapshot and never mutated afterwards (only
+the evaluation harness toggles its reranker), so a process swaps the live index by
+reassigning one reference: a search in flight keeps the object it holds.
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from faq_ingest.retrieval.bm25 import BM25Index
-from faq_ingest.retrieval.calibration import Calibrator
+from faq_ingest.retrieval.calibration import RetrievalModel
 from faq_ingest.retrieval.embedders import Embedder
-from faq_ingest.retrieval.text import tokenize
+from faq_ingest.retrieval.fusion import candidate_matrix, rrf_scores
+from faq_ingest.retrieval.text import is_cjk, tokenize
 
-# Field weights for BM25: the question is what customers paraphrase, so it counts most.
+# BM25 field weights: the question is what customers paraphrase, so it counts most.
 FIELD_WEIGHTS = {"question": 2.0, "alternates": 1.5, "answer": 0.6}
-RRF_K = 60
 CANDIDATES = 100
-
 MODES = ("hybrid", "bm25", "dense")
 
 
@@ -72,101 +72,156 @@ def embed_docs(docs: Sequence[IndexDoc], embedder: Embedder) -> tuple[np.ndarray
     return vectors, np.asarray(owners, dtype=np.int32)
 
 
+@dataclass
+class _Scored:
+    """Everything one query computed, shared by ranking, features and training."""
+
+    q_tokens: set[str]
+    cjk: bool
+    bm25: np.ndarray
+    dense: np.ndarray
+    dense_q: np.ndarray
+    dense_qa: np.ndarray
+    bm25_q: np.ndarray
+    bm25_rank: dict[int, int]
+    dense_rank: dict[int, int]
+    candidates: list[int]
+    matrix: np.ndarray
+    embed_seconds: float
+
+
 class HybridSearcher:
     def __init__(self, docs: Sequence[IndexDoc], vectors: np.ndarray, owners: np.ndarray,
-                 embedder: Embedder | None, calibrator: Calibrator | None = None,
+                 embedder: Embedder | None, model: RetrievalModel | None = None,
                  reranker=None) -> None:
         self.docs = list(docs)
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.owners = owners
+        self.owners = np.asarray(owners, dtype=np.int64)
         self.embedder = embedder
-        self.calibrator = calibrator or Calibrator.default()
+        model = model if model is not None else RetrievalModel.load()
+        self.model = model.for_embedder(embedder.name if embedder else "")
         self.reranker = reranker
-        self._doc_tokens = [set(tokenize(f"{d.question} {' '.join(d.alternates)} {d.answer}"))
-                            for d in self.docs]
+        q_tokens = [tokenize(d.question) for d in self.docs]
+        alt_tokens = [tokenize(" ".join(d.alternates)) for d in self.docs]
+        ans_tokens = [tokenize(d.answer) for d in self.docs]
+        self._question_sets = [set(q) | set(a) for q, a in zip(q_tokens, alt_tokens, strict=True)]
+        self._doc_sets = [qs | set(a) for qs, a in zip(self._question_sets, ans_tokens,
+                                                        strict=True)]
         self.bm25 = BM25Index(
-            [
-                [tokenize(d.question) for d in self.docs],
-                [tokenize(" ".join(d.alternates)) for d in self.docs],
-                [tokenize(d.answer) for d in self.docs],
-            ],
+            [q_tokens, alt_tokens, ans_tokens],
             [FIELD_WEIGHTS["question"], FIELD_WEIGHTS["alternates"], FIELD_WEIGHTS["answer"]],
         )
+        # Question-only BM25: "the customer asked this question" is a different signal
+        # from "the answer mentions these words".
+        self.bm25_question = BM25Index([q_tokens, alt_tokens], [1.0, 1.0])
+        # Rows are grouped by document and each group ends with its question+answer row
+        # (see IndexDoc.dense_texts); the others are the question and its alternates.
+        owners_next = np.append(self.owners[1:], -1)
+        self._qa_rows = owners_next != self.owners
 
     def __len__(self) -> int:
         return len(self.docs)
 
-    def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
+    def dense_scores(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per document: best similarity over its question and alternates, and of its
+        question+answer text."""
         n = len(self.docs)
         if n == 0 or self.vectors.size == 0:
-            return np.zeros(n, dtype=np.float32)
-        sims = self.vectors @ query_vector
-        per_doc = np.full(n, -1.0, dtype=np.float32)
-        np.maximum.at(per_doc, self.owners, sims)
-        return per_doc
+            return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32)
+        sims = self.vectors @ query_vector.astype(np.float32)
+        dense_q = np.full(n, -1.0, dtype=np.float32)
+        np.maximum.at(dense_q, self.owners[~self._qa_rows], sims[~self._qa_rows])
+        dense_qa = np.full(n, -1.0, dtype=np.float32)
+        dense_qa[self.owners[self._qa_rows]] = sims[self._qa_rows]
+        return dense_q, dense_qa
+
+    def score(self, query: str, mode: str = "hybrid",
+              query_vector: np.ndarray | None = None) -> _Scored:
+        n = len(self.docs)
+        q_list = tokenize(query)
+        bm25 = self.bm25.scores(q_list)
+        embed_s = 0.0
+        if mode != "bm25" and self.embedder is not None and self.vectors.size:
+            if query_vector is None:
+                t0 = time.perf_counter()
+                query_vector = self.embedder.encode([query])[0]
+                embed_s = time.perf_counter() - t0
+            dense_q, dense_qa = self.dense_scores(query_vector)
+        else:
+            dense_q = dense_qa = np.zeros(n, dtype=np.float32)
+        dense = np.maximum(dense_q, dense_qa)
+        bm25_q = self.bm25_question.scores(q_list)
+        bm25_order = _top(bm25, CANDIDATES, positive_only=True)
+        dense_order = (_top(dense, CANDIDATES, positive_only=False) if mode != "bm25"
+                       else np.zeros(0, dtype=np.int64))
+        bm25_rank = {int(d): r for r, d in enumerate(bm25_order)}
+        dense_rank = {int(d): r for r, d in enumerate(dense_order)}
+        if mode == "bm25":
+            candidates = [int(d) for d in bm25_order]
+        elif mode == "dense":
+            candidates = [int(d) for d in dense_order]
+        else:
+            candidates = list(dict.fromkeys([*map(int, dense_order), *map(int, bm25_order)]))
+        q_set = set(q_list)
+        denom = len(q_set) or 1
+        coverage = [len(q_set & self._doc_sets[c]) / denom for c in candidates]
+        q_coverage = [len(q_set & self._question_sets[c]) / denom for c in candidates]
+        cjk = is_cjk(query)
+        matrix = (candidate_matrix(dense, bm25, bm25_rank, dense_rank, candidates, coverage,
+                                   q_coverage, cjk, dense_q, dense_qa, bm25_q)
+                  if candidates else np.zeros((0, 0)))
+        return _Scored(q_set, cjk, bm25, dense, dense_q, dense_qa, bm25_q, bm25_rank,
+                       dense_rank, candidates, matrix, embed_s)
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid",
                query_vector: np.ndarray | None = None) -> SearchResult:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         started = time.perf_counter()
-        n = len(self.docs)
-        q_tokens = tokenize(query)
-        bm25 = self.bm25.scores(q_tokens)
-        embed_s = 0.0
-        if mode != "bm25" and self.embedder is not None:
-            if query_vector is None:
-                t0 = time.perf_counter()
-                query_vector = self.embedder.encode([query])[0]
-                embed_s = time.perf_counter() - t0
-            dense = self.dense_scores(query_vector)
-        else:
-            dense = np.zeros(n, dtype=np.float32)
-
-        bm25_order = _top(bm25, CANDIDATES, positive_only=True)
-        dense_order = _top(dense, CANDIDATES, positive_only=False)
-        bm25_rank = {int(d): r for r, d in enumerate(bm25_order)}
-        dense_rank = {int(d): r for r, d in enumerate(dense_order)}
-
+        s = self.score(query, mode, query_vector)
+        if not s.candidates:
+            return SearchResult([], 0.0, {}, s.embed_seconds, time.perf_counter() - started)
         if mode == "bm25":
-            fused = {int(d): float(bm25[d]) for d in bm25_order}
+            fused = s.bm25[s.candidates].astype(np.float64)
         elif mode == "dense":
-            fused = {int(d): float(dense[d]) for d in dense_order}
+            fused = s.dense[s.candidates].astype(np.float64)
+        elif self.model.fusion is not None:
+            fused = self.model.fusion.score(s.matrix)
         else:
-            fused = {}
-            for ranks in (bm25_rank, dense_rank):
-                for d, r in ranks.items():
-                    fused[d] = fused.get(d, 0.0) + 1.0 / (RRF_K + r + 1)
-        ordered = sorted(fused, key=lambda d: (-fused[d], d))[: max(k, 10)]
+            rrf = rrf_scores(s.bm25_rank, s.dense_rank)
+            fused = np.array([rrf[c] for c in s.candidates])
+        order = np.lexsort((np.array(s.candidates), -fused))[: max(k, 10)]
         hits = [
-            Hit(self.docs[d], d, fused[d], float(bm25[d]), float(dense[d]),
-                bm25_rank.get(d), dense_rank.get(d))
-            for d in ordered
+            Hit(self.docs[s.candidates[i]], s.candidates[i], float(fused[i]),
+                float(s.bm25[s.candidates[i]]), float(s.dense[s.candidates[i]]),
+                s.bm25_rank.get(s.candidates[i]), s.dense_rank.get(s.candidates[i]))
+            for i in order
         ]
-        if self.reranker is not None and mode == "hybrid" and hits:
+        if self.reranker is not None and mode == "hybrid":
             hits = self.reranker.rerank(query, hits)
-        features = self._features(q_tokens, hits, dense, bm25, mode)
-        confidence = self.calibrator.confidence(features) if hits else 0.0
-        return SearchResult(hits[:k], confidence, features, embed_s,
+        position = {c: i for i, c in enumerate(s.candidates)}
+        features = self._features(s, hits, position, fused, mode)
+        confidence = self.model.calibrator(mode).confidence(features)
+        return SearchResult(hits[:k], confidence, features, s.embed_seconds,
                             time.perf_counter() - started)
 
-    def _features(self, q_tokens: list[str], hits: list[Hit], dense: np.ndarray,
-                  bm25: np.ndarray, mode: str) -> dict[str, float]:
-        if not hits:
-            return {}
+    def _features(self, s: _Scored, hits: list[Hit], position: dict[int, int],
+                  fused: np.ndarray, mode: str) -> dict[str, float]:
         top = hits[0]
-        second_dense = hits[1].dense if len(hits) > 1 else -1.0
-        q_set = set(q_tokens)
-        doc_tokens = self._doc_tokens[top.index]
-        coverage = len(q_set & doc_tokens) / len(q_set) if q_set else 0.0
-        bm25_max = float(bm25.max()) if bm25.size else 0.0
+        row = s.matrix[position[top.index]]
+        second = hits[1] if len(hits) > 1 else None
+        bm25_max = float(s.bm25.max()) if s.bm25.size else 0.0
         return {
+            "top_score": float(top.score),
+            "margin": float(top.score - second.score) if second else 1.0,
             "dense_top": float(top.dense) if mode != "bm25" else 0.0,
-            "dense_margin": float(top.dense - second_dense) if mode != "bm25" else 0.0,
+            "dense_margin": (float(top.dense - max(h.dense for h in hits[1:]))
+                             if second and mode != "bm25" else 0.0),
             "bm25_share": float(top.bm25 / bm25_max) if bm25_max > 0 else 0.0,
-            "coverage": float(coverage),
+            "coverage": float(row[5]),
+            "q_coverage": float(row[6]),
             "agree": float(top.bm25_rank == 0 and top.dense_rank == 0),
-            "n_query_tokens": float(min(len(q_set), 20)),
+            "cjk": float(s.cjk),
         }
 
 

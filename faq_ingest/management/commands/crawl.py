@@ -4,8 +4,18 @@ from django.core.management.base import BaseCommand, CommandError
 
 from faq_ingest.crawl import canonicalize_url
 from faq_ingest.index import build_snapshot
-from faq_ingest.models import FaqSource
+from faq_ingest.models import CrawlRun, FaqSource
 from faq_ingest.sync import crawl_source
+
+
+def summary_line(run: CrawlRun) -> str:
+    """The one-line report printed after a crawl (also what scripts grep)."""
+    return (
+        f"{run.status}: pages fetched {run.pages_fetched}, not modified "
+        f"{run.pages_not_modified}, failed {run.pages_failed}; FAQs added "
+        f"{run.faqs_added}, updated {run.faqs_updated}, unchanged {run.faqs_unchanged}, "
+        f"retired {run.faqs_retired}; errors {len(run.failures) + bool(run.error)}"
+    )
 
 
 class Command(BaseCommand):
@@ -17,26 +27,29 @@ class Command(BaseCommand):
         parser.add_argument("--max-depth", type=int, default=None)
         parser.add_argument("--name", default="")
 
-    def handle(self, *args, url: str, max_pages: int | None, max_depth: int | None,
-               name: str, **opts) -> None:
+    def handle(
+        self, *args, url: str, max_pages: int | None, max_depth: int | None, name: str, **opts
+    ) -> None:
         canonical = canonicalize_url(url)
         if not canonical or not canonical.startswith(("http://", "https://")):
             raise CommandError(f"not an http(s) URL: {url!r}")
         if max_pages is not None and max_pages < 1:
             raise CommandError("--max-pages must be at least 1")
-        source, _ = FaqSource.objects.get_or_create(
-            start_url=canonical, defaults={"name": name or canonical})
+        if max_depth is not None and max_depth < 0:
+            raise CommandError("--max-depth must be at least 0")
+        source = FaqSource.objects.filter(start_url=canonical).order_by("pk").first()
+        if source is None:
+            source = FaqSource.objects.create(start_url=canonical, name=name or canonical)
         run = crawl_source(source.pk, max_pages=max_pages, max_depth=max_depth)
         if run is None:
             raise CommandError("this source is disabled or already being crawled")
-        build_snapshot()
-        self.stdout.write(
-            f"{run.status}: pages fetched {run.pages_fetched}, not modified "
-            f"{run.pages_not_modified}, failed {run.pages_failed}; FAQs added "
-            f"{run.faqs_added}, updated {run.faqs_updated}, unchanged {run.faqs_unchanged}, "
-            f"retired {run.faqs_retired}; errors {len(run.failures) + bool(run.error)}"
-        )
+        if run.status != CrawlRun.FAILED:
+            build_snapshot()  # the shell user expects answers right away, not after a debounce
+        self.stdout.write(summary_line(run))
         for failure in run.failures[:20]:
             self.stderr.write(f"  {failure['code']}: {failure['url']} {failure['detail']}")
         if run.error:
             self.stderr.write(f"  error: {run.error}")
+        if run.status == CrawlRun.FAILED:
+            # A non-zero exit lets scripts (and load_demo) notice that nothing was crawled.
+            raise CommandError(f"crawl failed: {run.error or 'see errors above'}")

@@ -1,0 +1,16 @@
+"""Settings for the in-process test suite: the embedded shape, with fast fakes for the
+model backends. Tests that need the real models or services start app processes with
+the real settings (see tests/services.py) or override these explicitly."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="faqbot-tests-"))
+os.environ.setdefault("CHATBOT_GENERATOR", "fake")
+os.environ.setdefault("CHATBOT_EMBEDDER", "hashing")
+os.environ.setdefault("CRAWLER_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+os.environ.setdefault("CHATBOT_INDEX_RELOAD_CHECK_S", "0")
+for var in ("DATABASE_URL", "REDIS_URL"):
+    os.environ.pop(var, None)
+
+from chatbot.settings import *  # noqa: E402,F403

@@ -1,0 +1,260 @@
+"""The chat page in a real headless Chromium against a live daphne with the demo ingested."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+QUESTION = "What is your return policy?"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)", pytrace=False
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser, live_demo):
+    context = browser.new_context(viewport={"width": 900, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_demo.base_url + "/", wait_until="domcontentloaded")
+    page.wait_for_function(
+        "document.getElementById('status').textContent === 'Online'", timeout=15_000
+    )
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors on the chat page: {errors}"
+
+
+def test_a_question_streams_then_shows_a_cited_answer(page, live_demo, tmp_path):
+    # Record each state the bot bubble goes through, as the page renders it.
+    page.evaluate("""() => {
+        window.__seen = [];
+        new MutationObserver(() => {
+            const bot = document.querySelector('.msg.bot');
+            if (bot) window.__seen.push(bot.classList.contains('streaming') ? 'streaming'
+                                                                            : 'final');
+        }).observe(document.getElementById('messages'),
+                   {childList: true, subtree: true, characterData: true, attributes: true});
+    }""")
+    page.fill("#input", QUESTION)
+    page.press("#input", "Enter")
+
+    page.wait_for_selector(".msg.bot.streaming", timeout=15_000)
+    citation = page.wait_for_selector(".msg.bot a.citation", timeout=30_000)
+    seen = page.evaluate("window.__seen")
+    assert seen[0] == "streaming" and seen[-1] == "final"
+    assert page.locator(".msg.bot.streaming").count() == 0
+
+    assert page.locator(".msg.customer .body").inner_text() == QUESTION
+    answer = page.locator(".msg.bot .body").inner_text()
+    assert "30 days" in answer and "[1]" not in answer
+    href = citation.get_attribute("href")
+    assert href.startswith(f"{live_demo.base_url}/demo-help/returns.html")
+    assert citation.get_attribute("rel") == "noopener noreferrer"
+    assert requests.get(href, timeout=10).status_code == 200
+    assert page.locator("#input").input_value() == ""
+
+    shot = tmp_path / "chat.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 5_000
+
+
+def test_the_conversation_survives_a_page_reload(page, live_demo):
+    page.fill("#input", "Are returns free?")
+    page.press("#input", "Enter")
+    page.wait_for_selector(".msg.bot a.citation", timeout=30_000)
+    before = page.locator(".msg .body").all_inner_texts()
+
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_function(
+        "document.querySelectorAll('.msg.bot a.citation').length > 0", timeout=15_000
+    )
+    assert page.locator(".msg .body").all_inner_texts() == before
+
+
+def test_an_uncovered_question_is_flagged_for_a_person(page):
+    page.fill("#input", "xyzzy plugh frobnicate")
+    page.press("#input", "Enter")
+    flagged = page.wait_for_selector(".msg.bot.escalated", timeout=30_000)
+    assert "Flagged for a member of our team" in flagged.inner_text()
+    assert page.locator(".msg.bot.escalated a.citation").count() == 0
+
+
+def test_a_too_long_message_is_refused_in_the_page(page):
+    page.evaluate("document.getElementById('input').removeAttribute('maxlength')")
+    page.fill("#input", "x" * 2001)
+    page.press("#input", "Enter")
+    error = page.wait_for_selector(".msg.error", timeout=10_000)
+    assert "2000" in error.inner_text()
+    assert page.locator(".msg.customer").count() == 0
+
+
+# --- chat.js against a scripted server -----------------------------------------------------
+# Playwright stands in for the websocket server, so the client's handling of awkward orderings
+# (reconnecting mid-answer, a final answer it has already replayed) is exercised exactly.
+
+
+def _scripted_page(browser, live_demo, frames: list[dict]):
+    import json
+    import re
+
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def server(ws):
+        for frame in frames:
+            ws.send(json.dumps(frame))
+
+    page.route_web_socket(re.compile(r".*/ws/chat/.*"), server)
+    page.goto(live_demo.base_url + "/", wait_until="domcontentloaded")
+    return context, page, errors
+
+
+CITATION = {
+    "faq_id": 1,
+    "question": "What is your return policy?",
+    "url": "/demo-help/returns.html#return-window",
+}
+
+
+def test_reconnecting_mid_answer_keeps_one_bubble(browser, live_demo):
+    frames = [
+        {
+            "type": "conversation",
+            "conversation_id": "c1",
+            "status": "open",
+            "messages": [
+                {"message_id": 10, "role": "customer", "text": "Return window?", "citations": []},
+                {
+                    "message_id": 11,
+                    "role": "bot",
+                    "text": "",
+                    "citations": [],
+                    "state": "streaming",
+                    "escalate": False,
+                },
+            ],
+        },
+        {"type": "token", "message_id": 11, "text": "Within "},
+        {"type": "token", "message_id": 11, "text": "30 days."},
+        {
+            "type": "bot_message",
+            "message_id": 11,
+            "text": "Within **30 days**.",
+            "citations": [CITATION],
+            "confidence": 0.9,
+            "escalate": False,
+        },
+    ]
+    context, page, errors = _scripted_page(browser, live_demo, frames)
+    try:
+        page.wait_for_selector(".msg.bot a.citation", timeout=10_000)
+        assert page.locator(".msg.bot").count() == 1
+        assert page.locator(".msg.bot .body").inner_text() == "Within 30 days."
+        assert page.locator(".msg.bot strong").inner_text() == "30 days"
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_a_final_answer_already_replayed_is_not_shown_twice(browser, live_demo):
+    done = {
+        "message_id": 11,
+        "role": "bot",
+        "text": "Within 30 days.",
+        "citations": [CITATION],
+        "state": "complete",
+        "escalate": False,
+    }
+    frames = [
+        {
+            "type": "conversation",
+            "conversation_id": "c1",
+            "status": "open",
+            "messages": [
+                {"message_id": 10, "role": "customer", "text": "Return window?", "citations": []},
+                done,
+            ],
+        },
+        {"type": "token", "message_id": 11, "text": "late token"},
+        {
+            "type": "bot_message",
+            "message_id": 11,
+            "text": done["text"],
+            "citations": [CITATION],
+            "confidence": 0.9,
+            "escalate": False,
+        },
+        {"type": "error", "code": "marker", "detail": "all frames handled"},
+    ]
+    context, page, errors = _scripted_page(browser, live_demo, frames)
+    try:
+        page.wait_for_selector(".msg.error", timeout=10_000)
+        assert page.locator(".msg.bot").count() == 1
+        assert page.locator(".msg.bot a.citation").count() == 1
+        assert page.locator(".msg.bot .body").inner_text() == "Within 30 days."
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_markup_and_script_urls_in_answers_are_not_executed(browser, live_demo):
+    frames = [
+        {"type": "conversation", "conversation_id": "c1", "status": "open", "messages": []},
+        {
+            "type": "bot_message",
+            "message_id": 5,
+            "text": '<img src=x onerror="window.__pwned=1"> [click](javascript:window.__pwned=2) '
+            "[ok](https://help.example/a?x=1&y=2)",
+            "citations": [
+                {"faq_id": 1, "question": "evil", "url": "javascript:window.__pwned=3"},
+                CITATION,
+            ],
+            "confidence": 0.9,
+            "escalate": False,
+        },
+    ]
+    context, page, errors = _scripted_page(browser, live_demo, frames)
+    try:
+        page.wait_for_selector(".msg.bot a.citation", timeout=10_000)
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.__pwned") is None
+        body = page.locator(".msg.bot .body")
+        assert body.locator("img").count() == 0
+        assert "<img" in body.inner_text()  # shown as text, harmlessly
+        hrefs = body.locator("a").evaluate_all("els => els.map(e => e.href)")
+        assert hrefs == ["https://help.example/a?x=1&y=2"]
+        cites = page.locator("a.citation").evaluate_all("els => els.map(e => e.href)")
+        assert cites == [live_demo.base_url + "/demo-help/returns.html#return-window"]
+    finally:
+        context.close()
+    assert errors == []
