@@ -594,7 +594,8 @@ def report(build: dict, results: list[dict], args) -> None:
     )
     print(
         f"embedder: {build['embedder']} (384-d, torch CPU); corpus: synthetic templated "
-        f"support FAQs, seed {args.seed}; {args.queries} queries per size, k=5"
+        f"support FAQs, seed {args.seed}; {args.queries} queries per size, k=5; "
+        f"torch threads: {args.torch_threads or 'default'}"
     )
     print(
         f"\nIndex build at {build['n']:,} FAQs ({build['rows']:,} embedded texts: question, "
@@ -708,6 +709,8 @@ def main() -> None:
     args.real_embed = min(args.real_embed, max(args.sizes))
     args.load_start = os.getloadavg()
     common = [
+        "--torch-threads",
+        str(args.torch_threads),
         "--queries",
         str(args.queries),
         "--real-embed",

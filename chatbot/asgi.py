@@ -5,12 +5,11 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
 django_asgi_app = get_asgi_application()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
-
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from chatbot.routing import websocket_urlpatterns  # noqa: E402
 
@@ -22,3 +21,10 @@ application = ProtocolTypeRouter({
     "http": http_app,
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })
+
+if settings.INFERENCE_MODE == "inline" and settings.WARMUP_ON_START:
+    # Embedded mode: load the models in the background now, so the first customer does
+    # not wait for them; requests that arrive sooner wait on the same loading lock.
+    from chatbot.inference import warm_up_in_background  # noqa: E402
+
+    warm_up_in_background()

@@ -46,6 +46,22 @@ def _log_failure(future) -> None:
         log.error("inline reply failed", exc_info=exc)
 
 
+def warm_up_in_background() -> threading.Thread:
+    def warm() -> None:
+        try:
+            from chatbot.generation import get_generator
+            from faq_ingest.retrieval.embedders import get_embedder
+
+            get_embedder()
+            get_generator()
+        except Exception:
+            log.exception("model warm-up failed; the first answer will retry loading")
+
+    thread = threading.Thread(target=warm, name="model-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
 def ask(question: str, timeout: float = 120.0) -> dict:
     """A synchronous answer for the HTTP API: computed here or by an inference worker."""
     if settings.INFERENCE_MODE == "inline":

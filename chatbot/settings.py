@@ -118,6 +118,13 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Shared between processes in the scaled shape (debounce flags); local otherwise.
+CACHES = {
+    "default": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+                if REDIS_URL else
+                {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})
+}
+
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 # Without a broker the tasks run inline, in the caller's process (embedded mode).
@@ -135,6 +142,7 @@ CELERY_TIMEZONE = "UTC"
 
 # "inline": the web process generates answers itself, in a worker thread.
 # "celery": answers are produced by workers consuming the `inference` queue.
+WARMUP_ON_START = env_bool("CHATBOT_WARMUP", True)
 INFERENCE_MODE = env_choice("INFERENCE_MODE", "celery" if SCALED else "inline",
                             ("inline", "celery"))
 

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from bs4 import BeautifulSoup, SoupStrainer
 from lxml import etree
 from requests.utils import requote_uri
 
@@ -36,6 +35,7 @@ _SITEMAP_TYPES = DEFAULT_CONTENT_TYPES + (
 )
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_ROBOTS_METAS = ("robots", "northwindfaqbot")
 _SKIP_SCHEMES = ("mailto:", "javascript:", "tel:", "data:", "ftp:", "sms:")
 # Links that are obviously not pages; fetching them would only end in bad_content_type.
 _SKIP_EXTENSIONS = frozenset(
@@ -158,24 +158,52 @@ def _looks_like_page(url: str) -> bool:
     return dot <= path.rfind("/") or path[dot:] not in _SKIP_EXTENSIONS
 
 
+def _link_elements(html_text: str) -> list[etree._Element]:
+    """<a>, <base> and <meta> elements in document order, from lxml's own tree.
+
+    Link discovery needs three tags and a few attributes; building a BeautifulSoup tree for
+    that (even a strained one) cost as much as a page's FAQ extraction. The parser is the
+    same libxml2 HTML parser bs4 drives, so the same elements come out.
+    """
+    parser = etree.HTMLParser(recover=True)
+    try:
+        parser.feed(html_text)
+        root = parser.close()
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return []
+    return [] if root is None else list(root.iter("a", "base", "meta"))
+
+
 def extract_links(html_text: str, page_url: str) -> tuple[list[str], bool]:
     """Return (canonical links in document order, page allows following them).
 
     The flag is False when the page says <meta name="robots" content="nofollow">.
     """
-    soup = BeautifulSoup(html_text, "lxml", parse_only=SoupStrainer(["a", "base", "meta"]))
+    elements = _link_elements(html_text)
     follow = True
-    for meta in soup.find_all("meta", attrs={"name": True, "content": True}):
-        if str(meta["name"]).lower() in ("robots", "northwindfaqbot"):
-            directives = {d.strip().lower() for d in str(meta["content"]).split(",")}
-            if directives & {"nofollow", "none"}:
-                follow = False
-    base_tag = soup.find("base", href=True)
-    base = urljoin(page_url, str(base_tag["href"])) if base_tag else page_url
+    base = page_url
+    base_seen = False
+    anchors: list[str] = []
+    for element in elements:
+        if element.tag == "a":
+            href = element.get("href")
+            if href is not None:
+                anchors.append(href)
+        elif element.tag == "base":
+            href = element.get("href")
+            if href is not None and not base_seen:
+                base_seen = True  # the first <base href> wins, as in browsers
+                base = urljoin(page_url, href)
+        else:
+            name, content = element.get("name"), element.get("content")
+            if content is not None and name is not None and name.lower() in _ROBOTS_METAS:
+                directives = {d.strip().lower() for d in content.split(",")}
+                if directives & {"nofollow", "none"}:
+                    follow = False
     links: list[str] = []
     seen: set[str] = set()
-    for anchor in soup.find_all("a", href=True):
-        href = str(anchor["href"]).strip()
+    for raw in anchors:
+        href = raw.strip()
         if not href or href.startswith("#") or href.lower().startswith(_SKIP_SCHEMES):
             continue
         link = canonicalize_url(href, base)

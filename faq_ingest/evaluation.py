@@ -17,6 +17,7 @@ from pathlib import Path
 from faq_ingest import evaluation_metrics
 from faq_ingest.retrieval.calibration import Calibrator, RetrievalModel
 from faq_ingest.retrieval.embedders import Embedder
+from faq_ingest.retrieval.fusion import LearnedFusion
 from faq_ingest.retrieval.searcher import HybridSearcher, IndexDoc, embed_docs
 
 
@@ -124,11 +125,12 @@ def evaluate(searcher: HybridSearcher, queries: Sequence[Query], threshold: floa
 
 
 def fusion_training_rows(searcher: HybridSearcher, queries: Sequence[Query],
-                         key=lambda doc: doc.id) -> tuple[list, list]:
-    """Candidate feature matrices and gold labels of the answerable queries."""
+                         key=lambda doc: doc.id) -> tuple[list, list, list]:
+    """Candidate feature matrices, gold labels and the query's script group, for the
+    answerable queries."""
     import numpy as np
 
-    matrices, labels = [], []
+    matrices, labels, groups = [], [], []
     for q in queries:
         if not q.gold:
             continue
@@ -138,7 +140,17 @@ def fusion_training_rows(searcher: HybridSearcher, queries: Sequence[Query],
         gold = set(q.gold)
         matrices.append(scored.matrix)
         labels.append(np.array([key(searcher.docs[c]) in gold for c in scored.candidates]))
-    return matrices, labels
+        groups.append("cjk" if scored.cjk else "other")
+    return matrices, labels, groups
+
+
+def fit_fusion(matrices: list, labels: list, groups: list) -> dict[str, LearnedFusion]:
+    fusion = {}
+    for group in sorted(set(groups)):
+        picked = [i for i, g in enumerate(groups) if g == group]
+        fusion[group] = LearnedFusion.fit([matrices[i] for i in picked],
+                                          [labels[i] for i in picked])
+    return fusion
 
 
 def fit_calibrator(rows: Sequence[dict]) -> Calibrator:

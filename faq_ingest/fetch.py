@@ -19,9 +19,11 @@ Nothing here touches Django, so it can run in a Celery worker, a script or a tes
 from __future__ import annotations
 
 import codecs
+import contextlib
 import email.message
 import email.utils
 import hashlib
+import http.client
 import ipaddress
 import os
 import random
@@ -422,6 +424,31 @@ def _classify_transport_error(exc: BaseException, url: str) -> FetchError:
     return FetchError("connection_error", url, str(exc), permanent=False)
 
 
+# Unread body we will still read to keep a connection alive (a 404 page, a redirect's stub);
+# beyond this, opening a new connection later is cheaper than downloading the rest now.
+_DRAIN_LIMIT = 64 * 1024
+
+
+def _finish(response: requests.Response, reusable: bool) -> None:
+    """Return the connection to the pool when the response ended cleanly, else close it.
+
+    `response.close()` alone closes the socket whenever the body was not consumed through
+    requests (our streamed reads, 304s, redirects, error statuses), so every request used to
+    open a new TCP (and TLS) connection. urllib3 puts the connection back in the pool by
+    itself once the body has been read to its end, so reading a small remainder is enough.
+    Pooled connections stay per host and were peer-checked when they were opened.
+    """
+    raw = response.raw
+    remaining = getattr(raw, "length_remaining", None)
+    if reusable and remaining is not None and remaining <= _DRAIN_LIMIT:
+        # read() without a size reads exactly the remaining Content-Length (0 for 304s),
+        # which marks the response complete and releases the connection. On failure the
+        # close below discards the connection.
+        with contextlib.suppress(urllib3.exceptions.HTTPError, OSError, http.client.HTTPException):
+            raw.read(decode_content=False)
+    response.close()  # closes the socket only if the pool did not get it back
+
+
 class Fetcher:
     """One `requests.Session`, guarded against SSRF, with limits and retries.
 
@@ -552,14 +579,25 @@ class Fetcher:
                 )
             except (requests.RequestException, _BlockedPeer, OSError, ValueError) as exc:
                 raise _classify_transport_error(exc, current) from exc
-            with response:
+            reusable = False
+            try:
                 location = response.headers.get("Location")
                 if response.status_code in _REDIRECT_STATUSES and location:
                     current = urljoin(current, location)
+                    reusable = True
                     continue
-                return self._read_response(
+                result = self._read_response(
                     response, current, types, started, deadline, etag, last_modified
                 )
+                reusable = True
+                return result
+            except FetchError as err:
+                # An answer we refused (404, 5xx, wrong type) left the connection healthy;
+                # a cut-off body (too large, timed out, reset) did not.
+                reusable = err.code.startswith("http_") or err.code == "bad_content_type"
+                raise
+            finally:
+                _finish(response, reusable and time.monotonic() < deadline)
         raise FetchError("too_many_redirects", url, f"more than {self.max_redirects} redirects")
 
     def _read_response(

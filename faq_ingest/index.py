@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -148,6 +149,7 @@ class _LiveIndex:
     def __init__(self) -> None:
         self.snapshot_id: int | None = None
         self.searcher: HybridSearcher | None = None
+        self._bad_id: int | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
 
@@ -159,20 +161,39 @@ class _LiveIndex:
             newest = (IndexSnapshot.objects.filter(status=IndexSnapshot.READY)
                       .order_by("-id").values_list("id", flat=True).first())
             self._checked_at = time.monotonic()
-            if newest is not None and newest != self.snapshot_id:
-                payload = IndexSnapshot.objects.filter(pk=newest).values_list(
-                    "payload", flat=True).first()
-                if payload:
-                    docs, vectors, owners, _ = decode_payload(payload)
-                    searcher = HybridSearcher(docs, vectors, owners, get_embedder(),
-                                              reranker=_reranker())
-                    # One assignment: searches in flight keep the object they hold.
-                    self.searcher, self.snapshot_id = searcher, newest
+            if newest is not None and newest not in (self.snapshot_id, self._bad_id):
+                try:
+                    searcher = self._load(newest)
+                except Exception:
+                    # A snapshot this process cannot read (corrupt, or built by another
+                    # embedder) must not take search down: keep serving the one we have.
+                    log.exception("index snapshot %s unusable; keeping %s", newest,
+                                  self.snapshot_id)
+                    self._bad_id = newest
+                else:
+                    if searcher is not None:
+                        # One assignment: searches in flight keep the object they hold.
+                        self.searcher, self.snapshot_id = searcher, newest
             return self.searcher
+
+    @staticmethod
+    def _load(snapshot_id: int) -> HybridSearcher | None:
+        row = IndexSnapshot.objects.filter(pk=snapshot_id).values_list(
+            "payload", "embedder").first()
+        if row is None or not row[0]:
+            return None
+        payload, embedder_name = row
+        embedder = get_embedder()
+        if embedder_name and embedder_name != embedder.name:
+            raise ValueError(f"snapshot built with {embedder_name}, this process uses "
+                             f"{embedder.name}")
+        docs, vectors, owners, _ = decode_payload(payload)
+        return HybridSearcher(docs, vectors, owners, embedder, reranker=_reranker())
 
     def reset(self) -> None:
         with self._lock:
             self.snapshot_id, self.searcher, self._checked_at = None, None, 0.0
+            self._bad_id = None
 
 
 live_index = _LiveIndex()
@@ -193,14 +214,25 @@ def search(query: str, k: int = 5, mode: str = "hybrid") -> SearchResult:
     return searcher.search(query, k=k, mode=mode)
 
 
+REBUILD_PENDING_KEY = "faq_ingest:index-rebuild-pending"
+
+
 def request_rebuild() -> None:
-    """Ask for a (debounced) rebuild once the current transaction commits."""
+    """Ask for a rebuild once the current transaction commits, debounced: a burst of FAQ
+    changes (a crawl, a bulk admin action) queues one build that runs after the burst."""
     from faq_ingest import tasks
 
     def enqueue() -> None:
         if settings.CELERY_TASK_ALWAYS_EAGER:
             tasks.rebuild_index.delay()
-        else:
+            return
+        # cache.add is atomic (SET NX in Redis): only the first request of a burst
+        # enqueues; the task clears the flag when it starts, so later changes queue anew.
+        if cache.add(REBUILD_PENDING_KEY, "1", timeout=settings.INDEX_REBUILD_DEBOUNCE_S + 600):
             tasks.rebuild_index.apply_async(countdown=settings.INDEX_REBUILD_DEBOUNCE_S)
 
     transaction.on_commit(enqueue)
+
+
+def clear_rebuild_request() -> None:
+    cache.delete(REBUILD_PENDING_KEY)

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-from markdownify import ATX, MarkdownConverter
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
+from bs4.element import Comment, Doctype
+from markdownify import (
+    ATX,
+    MarkdownConverter,
+    re_extract_newlines,
+    re_html_heading,
+    should_remove_whitespace_inside,
+    should_remove_whitespace_outside,
+)
 
 __all__ = ["html_to_safe_markdown", "nodes_to_safe_markdown", "safe_url", "sanitise_markdown"]
 
@@ -66,6 +75,15 @@ def safe_url(href: str | None, base_url: str = "") -> str:
     return quote(href, safe="/:?#[]@!$&'*+,;=%~.-_")
 
 
+def _inside_pre(node: Tag) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.name == "pre":
+            return True
+        parent = parent.parent
+    return False
+
+
 class _SafeConverter(MarkdownConverter):
     def __init__(self, base_url: str) -> None:
         # wrap=True with no width: source newlines collapse to spaces, <br> still breaks lines.
@@ -87,7 +105,52 @@ class _SafeConverter(MarkdownConverter):
         classes = node.get("class") or ()
         if node.name == "a" and PERMALINK_CLASSES.intersection(classes):
             return ""
-        return super().process_tag(node, parent_tags=parent_tags)
+        return self._convert_tag(node, parent_tags if parent_tags is not None else set())
+
+    def _convert_tag(self, node: Tag, parent_tags: set[str]) -> str:
+        """markdownify 1.2.3's process_tag, minus its per-tag `node.find_parent("pre")`: that
+        bs4 search built a filter object for every element and was a third of the cost of
+        converting an answer. The ancestor walk below answers the same question."""
+        should_remove_inside = should_remove_whitespace_inside(node)
+
+        def can_ignore(el: PageElement) -> bool:
+            if isinstance(el, Tag):
+                return False
+            if isinstance(el, Comment | Doctype):
+                return True
+            if isinstance(el, NavigableString):
+                if str(el).strip() != "":
+                    return False
+                if should_remove_inside and (not el.previous_sibling or not el.next_sibling):
+                    return True
+                return bool(
+                    should_remove_whitespace_outside(el.previous_sibling)
+                    or should_remove_whitespace_outside(el.next_sibling)
+                )
+            return el is None
+
+        children = [el for el in node.contents if not can_ignore(el)]
+        child_tags = set(parent_tags)
+        child_tags.add(node.name)
+        if re_html_heading.match(node.name) is not None or node.name in ("td", "th"):
+            child_tags.add("_inline")
+        if node.name in ("pre", "code", "kbd", "samp"):
+            child_tags.add("_noformat")
+        strings = [self.process_element(el, parent_tags=child_tags) for el in children]
+        strings = [text for text in strings if text]
+        if not (node.name == "pre" or _inside_pre(node)):
+            # Collapse newlines at child boundaries to at most two.
+            collapsed = [""]
+            for text in strings:
+                leading, content, trailing = re_extract_newlines.match(text).groups()
+                if collapsed[-1] and leading:
+                    previous = collapsed.pop()
+                    leading = "\n" * min(2, max(len(previous), len(leading)))
+                collapsed.extend((leading, content, trailing))
+            strings = collapsed
+        text = "".join(strings)
+        convert = self.get_conv_fn_cached(node.name)
+        return convert(node, text, parent_tags=parent_tags) if convert is not None else text
 
     def escape(self, text: str, parent_tags: set[str]) -> str:  # type: ignore[override]
         text = super().escape(text, parent_tags)
@@ -142,10 +205,18 @@ def _tidy(markdown: str) -> str:
     return "\n".join(lines).strip()
 
 
+@lru_cache(maxsize=64)
+def _converter(base_url: str) -> _SafeConverter:
+    # Converters hold only options and a per-tag function cache, so one per base URL can be
+    # shared; building one (markdownify merges its option classes each time) cost as much as
+    # converting a short answer.
+    return _SafeConverter(base_url)
+
+
 def nodes_to_safe_markdown(nodes: Iterable[Tag | NavigableString], base_url: str = "") -> str:
     """Convert a run of sibling nodes (an answer that has no single wrapper) to safe Markdown."""
     nodes = list(nodes)
-    converter = _SafeConverter(base_url)
+    converter = _converter(base_url)
     parts: list[str] = []
     try:
         for node in nodes:

@@ -89,6 +89,9 @@ class FaqRevision(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.faq_id} by {self.changed_by} at {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class CrawlRun(models.Model):
     RUNNING = "running"
@@ -114,6 +117,9 @@ class CrawlRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Crawl {self.pk} of {self.source_id}: {self.status}"
 
     @property
     def duration_s(self) -> float | None:
@@ -141,6 +147,9 @@ class CrawledPage(models.Model):
             models.UniqueConstraint(fields=["source", "url"], name="crawled_page_unique_url"),
         ]
 
+    def __str__(self) -> str:
+        return self.url
+
 
 class IndexSnapshot(models.Model):
     """A versioned, self-contained retrieval index built from the FAQ table.
@@ -167,3 +176,6 @@ class IndexSnapshot(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Index snapshot {self.pk} ({self.status}, {self.faq_count} FAQs)"

@@ -29,7 +29,8 @@ def crawl_all() -> int:
 
 @shared_task(name="faq_ingest.tasks.rebuild_index", acks_late=True)
 def rebuild_index(force: bool = False) -> int | None:
-    from faq_ingest.index import build_snapshot
+    from faq_ingest.index import build_snapshot, clear_rebuild_request
 
+    clear_rebuild_request()
     snap = build_snapshot(force=force)
     return None if snap is None else snap.pk

@@ -22,6 +22,21 @@ def walk(tag: Tag) -> Iterator[PageElement]:
             stack.extend(reversed(node.contents))
 
 
+def all_tags(root: Tag) -> list[Tag]:
+    """Every element below root in document order: find_all(True) without bs4's per-element
+    filter machinery, which cost more than the walk itself."""
+    if root.parent is not None:
+        return [node for node in root.descendants if isinstance(node, Tag)]
+    # A document (or detached) root: its last descendant ends the next_element chain.
+    tags: list[Tag] = []
+    node = root.contents[0] if root.contents else None
+    while node is not None:
+        if isinstance(node, Tag):
+            tags.append(node)
+        node = node.next_element
+    return tags
+
+
 def tags_below(tag: Tag, names: Collection[str] | None = None) -> Iterator[Tag]:
     for node in walk(tag):
         if isinstance(node, Tag) and (names is None or node.name in names):

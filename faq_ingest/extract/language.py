@@ -22,9 +22,14 @@ _ENGLISH_WORDS = frozenset(
         "the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "you", "your",
         "is", "are", "be", "can", "do", "does", "how", "what", "why", "when", "where", "which",
         "who", "will", "we", "our", "it", "this", "that", "if", "not", "from", "by", "at", "my",
-        "i",
+        "i", "has", "have", "had", "were", "been", "they", "them", "their", "there", "than",
+        "then", "but", "all", "any", "us", "its", "it's", "only", "more", "most", "some",
+        "these", "those", "over", "would", "should", "could", "must", "each", "every", "other",
+        "about", "after", "before", "into", "out", "up", "just", "don't", "didn't", "here",
+        "he", "she", "his", "her", "as",
     }
 )  # fmt: skip
+_NON_ASCII_LETTER = re.compile(r"(?![\x00-\x7f])[^\W\d_]")
 _WORD = re.compile(r"[a-z']+")
 _SAMPLE_CHARS = 600
 # Fewer random trials than langdetect's default 7: same answer on sentence-sized text, faster.
@@ -33,6 +38,8 @@ _MIN_WORDS = 3
 
 
 def _script_language(text: str) -> str:
+    if text.isascii():
+        return ""  # no kana, hangul or han to count
     letters = len(_LETTER.findall(text))
     if not letters:
         return ""
@@ -49,7 +56,9 @@ def _script_language(text: str) -> str:
 
 
 def _looks_english(text: str) -> bool:
-    if not text.isascii():
+    # Typographic punctuation ("’", "–", "£", "›") is common in English help pages; only
+    # non-ASCII *letters* hint at another language and need langdetect.
+    if not text.isascii() and _NON_ASCII_LETTER.search(text):
         return False
     words = _WORD.findall(text.lower())
     if len(words) < 4:

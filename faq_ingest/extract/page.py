@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from faq_ingest.extract.dom import first_below
+from faq_ingest.extract.dom import all_tags, first_below
 from faq_ingest.extract.text import HEADING_TAGS, collapse_whitespace
 from faq_ingest.markdown import nodes_to_safe_markdown
 
@@ -63,12 +63,23 @@ def _tokens(tag: Tag) -> list[str]:
     return [*classes, ident] if isinstance(ident, str) and ident else list(classes)
 
 
+def _has_ancestor(tag: Tag, names: tuple[str, ...]) -> bool:
+    parent = tag.parent
+    while parent is not None:
+        if parent.name in names:
+            return True
+        parent = parent.parent
+    return False
+
+
 def _is_chrome(tag: Tag) -> bool:
     name = tag.name
     if name in ("html", "body", "main", "article"):
         return False
+    if not tag.attrs and name not in _CHROME_TAGS:
+        return False  # most elements: no role, class or id to judge by
     if name in _CHROME_TAGS:
-        if name == "header" and tag.find_parent(("article", "main", "section")) is not None:
+        if name == "header" and _has_ancestor(tag, ("article", "main", "section")):
             return False  # an article's own header carries its title, not site chrome
         return first_below(tag, _CONTENT_MARKERS) is None
     role = tag.get("role")
@@ -96,10 +107,11 @@ def _is_content_marker(tag: Tag) -> bool:
     return tag.name in ("main", "article", "h1") or tag.get("role") == "main"
 
 
-def strip_chrome(soup: BeautifulSoup) -> None:
+def strip_chrome(soup: BeautifulSoup, tags: list[Tag] | None = None) -> None:
+    """Remove page furniture; tags, when given, must be all_tags(soup)."""
     doomed: list[Tag] = []
     skip_until: Tag | None = None
-    for tag in soup.find_all(True):
+    for tag in all_tags(soup) if tags is None else tags:
         if skip_until is not None:
             # Descendants of a doomed element go with it; no need to judge them.
             if tag is skip_until:
@@ -116,13 +128,16 @@ def strip_chrome(soup: BeautifulSoup) -> None:
 class Page:
     """Parsed page plus the bookkeeping extractors share (order, claims, Markdown)."""
 
-    def __init__(self, soup: BeautifulSoup, url: str) -> None:
+    def __init__(self, soup: BeautifulSoup, url: str, tags: list[Tag] | None = None) -> None:
+        """tags, when the caller has walked the page already, must be all_tags(soup)."""
         self.soup = soup
         self.url = url
-        title = soup.title
+        if tags is None:
+            tags = all_tags(soup)
+        title = next((tag for tag in tags if tag.name == "title"), None)
         self.title = collapse_whitespace(title.get_text()) if title is not None else ""
-        strip_chrome(soup)
-        self.elements: list[Tag] = soup.find_all(True)
+        strip_chrome(soup, tags)
+        self.elements: list[Tag] = all_tags(soup)
         self.order: dict[int, int] = {id(tag): i for i, tag in enumerate(self.elements)}
         self.ids: dict[str, Tag] = {}
         for tag in self.elements:

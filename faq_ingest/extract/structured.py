@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,10 +38,13 @@ _JSON_WRAPPERS = re.compile(r"^\s*(?://\s*)?(?:<!--|<!\[CDATA\[)|(?://\s*)?(?:--
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
 
-def collect_jsonld_texts(soup: BeautifulSoup) -> list[tuple[Tag, str]]:
-    """Raw ld+json payloads, read before chrome stripping (sites often put them in the footer)."""
+def collect_jsonld_texts(tags: Iterable[Tag]) -> list[tuple[Tag, str]]:
+    """Raw ld+json payloads among tags (all of a page's elements), read before chrome
+    stripping (sites often put them in the footer)."""
     found = []
-    for script in soup.find_all("script"):
+    for script in tags:
+        if script.name != "script":
+            continue
         kind = script.get("type")
         if isinstance(kind, str) and kind.split(";")[0].strip().lower() == "application/ld+json":
             found.append((script, script.string or script.get_text() or ""))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
-from bs4 import NavigableString, Tag
+from bs4 import NavigableString, PageElement, Tag
 from bs4.element import PreformattedString, Script, Stylesheet
 
-from faq_ingest.extract.dom import walk
 from faq_ingest.markdown import PERMALINK_CLASSES
 
 # Tags whose boundaries separate words even when the HTML has no whitespace between them.
@@ -24,6 +24,7 @@ HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 MAX_QUESTION_CHARS = 300
 
 _WS = re.compile(r"\s+")
+_UNREAD_STRINGS = (PreformattedString, Script, Stylesheet)
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([?？!！.,;:，。；：、)）\]])")
 # Zero-width characters and permalink glyphs that doc generators put into headings.
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
@@ -62,6 +63,10 @@ _CJK_QUESTION_END = re.compile(r"(吗|嗎|呢)$")
 _FIRST_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 
 
+# clean_question, looks_like_question and normalise_question are pure and see the same few
+# strings many times per page (extractors probe, merging and heading paths re-key them).
+
+
 def collapse_whitespace(text: str) -> str:
     return _WS.sub(" ", _INVISIBLE.sub("", text)).strip()
 
@@ -73,16 +78,22 @@ def node_text(node: Tag | NavigableString, include_templates: bool = True) -> st
     comments and permalink glyphs do not.
     """
     if isinstance(node, NavigableString):
-        if isinstance(node, PreformattedString | Script | Stylesheet):
+        if isinstance(node, _UNREAD_STRINGS):
             return ""
         return collapse_whitespace(str(node))
+    # An explicit stack rather than dom.walk(): this runs for every candidate element and the
+    # generator's per-node overhead was most of its cost. Same pre-order as walk().
     parts: list[str] = []
-    for item in walk(node):
+    stack: list[PageElement] = node.contents[::-1]
+    while stack:
+        item = stack.pop()
         if isinstance(item, Tag):
             if item.name in BLOCK_TAGS:
                 parts.append(" ")
+            if item.contents:
+                stack.extend(item.contents[::-1])
             continue
-        if isinstance(item, PreformattedString | Script | Stylesheet):
+        if type(item) is not NavigableString and isinstance(item, _UNREAD_STRINGS):
             continue
         parent = item.parent
         if parent is not None:
@@ -90,11 +101,12 @@ def node_text(node: Tag | NavigableString, include_templates: bool = True) -> st
                 continue
             if not include_templates and parent.name == "template":
                 continue
-        parts.append(str(item))
+        parts.append(item)
     text = collapse_whitespace("".join(parts))
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
+@lru_cache(maxsize=8192)
 def clean_question(text: str) -> str:
     """Question text as stored: whitespace collapsed, Q-prefix/numbering/permalinks removed."""
     text = collapse_whitespace(text)
@@ -118,6 +130,7 @@ def has_answer_prefix(text: str) -> bool:
     return bool(ANSWER_PREFIX.match(text))
 
 
+@lru_cache(maxsize=8192)
 def looks_like_question(text: str) -> bool:
     """True for text that asks something: ends with ?/？, opens with an interrogative, or
     carries a Q-prefix. Plain section titles ("Shipping", "Getting started") are not."""
@@ -139,6 +152,7 @@ def looks_like_question(text: str) -> bool:
     return bool(_CJK_QUESTION_START.match(cleaned) or _CJK_QUESTION_END.search(cleaned))
 
 
+@lru_cache(maxsize=8192)
 def normalise_question(text: str) -> str:
     """Identity key for a question: casefolded, NFKC, punctuation/whitespace-insensitive.
 

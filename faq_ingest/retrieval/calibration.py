@@ -60,9 +60,14 @@ class Calibrator:
 @dataclass
 class RetrievalModel:
     embedder: str = ""
-    fusion: LearnedFusion | None = None
+    # One fusion per query script ("cjk", "other"): the embedder's quality, and so the
+    # right balance of the retrievers, depends on the language.
+    fusion: dict[str, LearnedFusion] = field(default_factory=dict)
     calibrators: dict[str, Calibrator] = field(default_factory=dict)
     fitted_on: str = ""
+
+    def fusion_for(self, cjk: bool) -> LearnedFusion | None:
+        return self.fusion.get("cjk" if cjk else "other")
 
     def calibrator(self, mode: str) -> Calibrator:
         return self.calibrators.get(mode) or Calibrator.prior()
@@ -76,7 +81,7 @@ class RetrievalModel:
     def save(self, path: Path = DEFAULT_PATH) -> None:
         data = {
             "embedder": self.embedder, "fitted_on": self.fitted_on,
-            "fusion": self.fusion.to_json() if self.fusion else None,
+            "fusion": {group: f.to_json() for group, f in self.fusion.items()},
             "calibrators": {m: {"weights": c.weights, "bias": c.bias}
                             for m, c in self.calibrators.items()},
         }
@@ -89,7 +94,8 @@ class RetrievalModel:
         data = json.loads(Path(path).read_text())
         return cls(
             embedder=data.get("embedder", ""),
-            fusion=LearnedFusion.from_json(data["fusion"]) if data.get("fusion") else None,
+            fusion={group: LearnedFusion.from_json(f)
+                    for group, f in (data.get("fusion") or {}).items()},
             calibrators={m: Calibrator({k: float(v) for k, v in c["weights"].items()},
                                        float(c["bias"]))
                          for m, c in (data.get("calibrators") or {}).items()},

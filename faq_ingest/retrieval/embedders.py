@@ -62,11 +62,22 @@ class SentenceTransformerEmbedder(Embedder):
     def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
         with self._lock:
-            vectors = self._model.encode(
-                texts, batch_size=batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
+            # A single query is latency-bound: on a small CPU box, torch's default
+            # intra-op threads contend with the other processes and blow up the tail
+            # latency. Batches (index builds) keep every core.
+            threads = torch.get_num_threads()
+            if len(texts) <= 4 and threads > 1:
+                torch.set_num_threads(1)
+            try:
+                vectors = self._model.encode(
+                    texts, batch_size=batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False,
+                )
+            finally:
+                torch.set_num_threads(threads)
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -185,8 +185,8 @@ class HybridSearcher:
             fused = s.bm25[s.candidates].astype(np.float64)
         elif mode == "dense":
             fused = s.dense[s.candidates].astype(np.float64)
-        elif self.model.fusion is not None:
-            fused = self.model.fusion.score(s.matrix)
+        elif (fusion := self.model.fusion_for(s.cjk)) is not None:
+            fused = fusion.score(s.matrix)
         else:
             rrf = rrf_scores(s.bm25_rank, s.dense_rank)
             fused = np.array([rrf[c] for c in s.candidates])

@@ -18,7 +18,25 @@ from functools import lru_cache
 _CJK_RE = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+"
 )
-_WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+
+def _mark_class() -> str:
+    """All Unicode combining marks (category M) as a character class body. Python's \\w
+    excludes them, which would cut Devanagari or Thai words at every vowel sign."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x300, 0x1F000):
+        if unicodedata.category(chr(cp)).startswith("M"):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges
+                   if b <= 0xFFFF)
+
+
+_MARKS = _mark_class()
+_WORD_PART = rf"[^\W_](?:[^\W_]|[{_MARKS}])*"
+_WORD_RE = re.compile(rf"{_WORD_PART}(?:['’]{_WORD_PART})*", re.UNICODE)
 
 # A compact English stopword list: BM25 idf already discounts common words, but removing
 # them keeps short queries ("how do I return it") from matching on "how" and "do".
@@ -63,9 +81,14 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+# OpenCC's t2s folds 帳 to 帐, but mainland text writes 账 for "account" (账户, 账号);
+# fold both to one so Taiwanese 帳戶 meets mainland 账户.
+_VARIANT_FOLD = str.maketrans({"帐": "账"})
+
+
 @lru_cache(maxsize=65536)
 def to_simplified(text: str) -> str:
-    return _opencc().convert(text)
+    return _opencc().convert(text).translate(_VARIANT_FOLD)
 
 
 def _cjk_tokens(run: str) -> list[str]:

@@ -7,7 +7,6 @@ from django.core.management.base import BaseCommand, CommandError
 from faq_ingest import evaluation
 from faq_ingest.retrieval.calibration import DEFAULT_PATH, RetrievalModel
 from faq_ingest.retrieval.embedders import get_embedder
-from faq_ingest.retrieval.fusion import LearnedFusion
 
 
 class Command(BaseCommand):
@@ -32,12 +31,13 @@ class Command(BaseCommand):
         except (OSError, evaluation.DatasetError) as exc:
             raise CommandError(str(exc)) from None
 
-        matrices, labels = [], []
+        matrices, labels, groups = [], [], []
         for _name, searcher, queries in searchers:
-            m, y = evaluation.fusion_training_rows(searcher, queries)
+            m, y, g = evaluation.fusion_training_rows(searcher, queries)
             matrices += m
             labels += y
-        fusion = LearnedFusion.fit(matrices, labels)
+            groups += g
+        fusion = evaluation.fit_fusion(matrices, labels, groups)
         model = RetrievalModel(embedder=embedder.name, fusion=fusion,
                                fitted_on=", ".join(f"{n}/queries.dev.jsonl"
                                                    for n, _s, _q in searchers))
