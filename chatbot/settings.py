@@ -89,6 +89,7 @@ if DATABASE_URL:
     except Exception as exc:  # dj_database_url raises several types for bad URLs
         raise ConfigError(f"DATABASE_URL is not a valid database URL: {exc}") from exc
 else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

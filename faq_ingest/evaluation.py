@@ -156,3 +156,17 @@ def fit_fusion(matrices: list, labels: list, groups: list) -> dict[str, LearnedF
 def fit_calibrator(rows: Sequence[dict]) -> Calibrator:
     labels = [bool(r["ranked"]) and r["ranked"][0] in set(r["gold"]) for r in rows]
     return Calibrator.fit([r["features"] for r in rows], labels)
+
+
+def fit_calibrators(mode: str, rows: Sequence[dict]) -> dict[str, Calibrator]:
+    """A pooled calibrator for `mode`, plus one per query script where the development
+    data has enough of both outcomes to fit it."""
+    out = {mode: fit_calibrator(rows)}
+    for group, flag in (("cjk", 1.0), ("other", 0.0)):
+        part = [r for r in rows if r["features"].get("cjk", 0.0) == flag]
+        try:
+            if len(part) >= 40:
+                out[f"{mode}:{group}"] = fit_calibrator(part)
+        except ValueError:
+            pass  # all correct or all wrong: the pooled calibrator serves this group
+    return out

@@ -107,9 +107,14 @@ def _is_content_marker(tag: Tag) -> bool:
     return tag.name in ("main", "article", "h1") or tag.get("role") == "main"
 
 
-def strip_chrome(soup: BeautifulSoup, tags: list[Tag] | None = None) -> None:
-    """Remove page furniture; tags, when given, must be all_tags(soup)."""
+def strip_chrome(soup: BeautifulSoup, tags: list[Tag] | None = None) -> list[Tag]:
+    """Remove page furniture and return the elements left, in document order.
+
+    tags, when given, must be all_tags(soup). Removed subtrees are unlinked rather than
+    decomposed: nothing refers to them afterwards, and decompose() visited every node.
+    """
     doomed: list[Tag] = []
+    kept: list[Tag] = []
     skip_until: Tag | None = None
     for tag in all_tags(soup) if tags is None else tags:
         if skip_until is not None:
@@ -121,8 +126,11 @@ def strip_chrome(soup: BeautifulSoup, tags: list[Tag] | None = None) -> None:
             doomed.append(tag)
             end = last_tag(tag)
             skip_until = end if end is not tag else None
+        else:
+            kept.append(tag)
     for tag in doomed:
-        tag.decompose()
+        tag.extract()
+    return kept
 
 
 class Page:
@@ -136,8 +144,7 @@ class Page:
             tags = all_tags(soup)
         title = next((tag for tag in tags if tag.name == "title"), None)
         self.title = collapse_whitespace(title.get_text()) if title is not None else ""
-        strip_chrome(soup, tags)
-        self.elements: list[Tag] = all_tags(soup)
+        self.elements: list[Tag] = strip_chrome(soup, tags)
         self.order: dict[int, int] = {id(tag): i for i, tag in enumerate(self.elements)}
         self.ids: dict[str, Tag] = {}
         for tag in self.elements:

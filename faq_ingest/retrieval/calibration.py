@@ -19,7 +19,7 @@ from pathlib import Path
 from faq_ingest.retrieval.fusion import LearnedFusion
 
 FEATURES = ("top_score", "margin", "dense_top", "dense_margin", "bm25_share", "coverage",
-            "q_coverage", "agree", "cjk")
+            "q_coverage", "agree", "cjk", "idf_coverage", "oov_share", "dense_q_top")
 DEFAULT_PATH = Path(__file__).with_name("retrieval_model.json")
 
 
@@ -69,8 +69,12 @@ class RetrievalModel:
     def fusion_for(self, cjk: bool) -> LearnedFusion | None:
         return self.fusion.get("cjk" if cjk else "other")
 
-    def calibrator(self, mode: str) -> Calibrator:
-        return self.calibrators.get(mode) or Calibrator.prior()
+    def calibrator(self, mode: str, cjk: bool = False) -> Calibrator:
+        """Calibrators are fitted per mode and query script ("hybrid:cjk"), falling back
+        to the mode's pooled one, then to the prior."""
+        group = "cjk" if cjk else "other"
+        return (self.calibrators.get(f"{mode}:{group}") or self.calibrators.get(mode)
+                or Calibrator.prior())
 
     def for_embedder(self, embedder_name: str) -> RetrievalModel:
         """This model if it was fitted with `embedder_name`, else the unfitted fallback."""

@@ -7,7 +7,9 @@ reassigning one reference: a search in flight keeps the object it holds.
 
 from __future__ import annotations
 
+import math
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -107,6 +109,14 @@ class HybridSearcher:
         self._question_sets = [set(q) | set(a) for q, a in zip(q_tokens, alt_tokens, strict=True)]
         self._doc_sets = [qs | set(a) for qs, a in zip(self._question_sets, ans_tokens,
                                                         strict=True)]
+        # Document frequencies for idf-weighted coverage: a query whose rare words are
+        # nowhere in the knowledge base is likely out of scope even if "password" matches.
+        df: Counter[str] = Counter()
+        for tokens in self._doc_sets:
+            df.update(tokens)
+        n = max(len(self.docs), 1)
+        self._idf = {t: math.log1p((n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self._idf_oov = math.log1p((n + 0.5) / 0.5)
         self.bm25 = BM25Index(
             [q_tokens, alt_tokens, ans_tokens],
             [FIELD_WEIGHTS["question"], FIELD_WEIGHTS["alternates"], FIELD_WEIGHTS["answer"]],
@@ -201,7 +211,7 @@ class HybridSearcher:
             hits = self.reranker.rerank(query, hits)
         position = {c: i for i, c in enumerate(s.candidates)}
         features = self._features(s, hits, position, fused, mode)
-        confidence = self.model.calibrator(mode).confidence(features)
+        confidence = self.model.calibrator(mode, s.cjk).confidence(features)
         return SearchResult(hits[:k], confidence, features, s.embed_seconds,
                             time.perf_counter() - started)
 
@@ -211,7 +221,14 @@ class HybridSearcher:
         row = s.matrix[position[top.index]]
         second = hits[1] if len(hits) > 1 else None
         bm25_max = float(s.bm25.max()) if s.bm25.size else 0.0
+        q_idf = {t: self._idf.get(t, self._idf_oov) for t in s.q_tokens}
+        idf_total = sum(q_idf.values()) or 1.0
+        matched = s.q_tokens & self._doc_sets[top.index]
         return {
+            "idf_coverage": sum(q_idf[t] for t in matched) / idf_total,
+            "oov_share": (sum(1 for t in s.q_tokens if t not in self._idf) / len(s.q_tokens)
+                          if s.q_tokens else 0.0),
+            "dense_q_top": float(s.dense_q[top.index]) if mode != "bm25" else 0.0,
             "top_score": float(top.score),
             "margin": float(top.score - second.score) if second else 1.0,
             "dense_top": float(top.dense) if mode != "bm25" else 0.0,

@@ -46,7 +46,7 @@ class Command(BaseCommand):
             for _name, searcher, queries in searchers:
                 searcher.model = model
                 rows += evaluation.run_queries(searcher, queries, mode)
-            model.calibrators[mode] = evaluation.fit_calibrator(rows)
+            model.calibrators.update(evaluation.fit_calibrators(mode, rows))
         model.save(out)
         self.stdout.write(f"wrote {out}: fusion over {sum(len(y) for y in labels)} candidates "
                           f"from {len(labels)} queries; calibrators for hybrid, bm25, dense")
