@@ -33,6 +33,11 @@ QUESTIONS = [
 ]
 
 
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--transformers", action="store_true")
@@ -46,8 +51,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    handler = partial(SimpleHTTPRequestHandler, directory=str(ROOT / "faq_ingest/demo_site"))
-    handler.log_message = lambda *a, **k: None
+    handler = partial(_QuietHandler, directory=str(ROOT / "faq_ingest/demo_site"))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     call_command("crawl", f"http://127.0.0.1:{server.server_port}/index.html")
