@@ -73,22 +73,27 @@ def main() -> None:
         for q in QUESTIONS:
             pieces: list[float] = []
             start = time.perf_counter()
-            ans = answer_question(q, on_token=lambda _p, pieces=pieces: pieces.append(
-                time.perf_counter()))
+            ans = answer_question(
+                q, on_token=lambda _p, pieces=pieces: pieces.append(time.perf_counter())
+            )
             total = time.perf_counter() - start
             ttft = (pieces[0] - start) if pieces else total
             rows.append((ttft, total, len(pieces), ans.escalate))
         results[backend] = rows
         print(f"{backend}: model load {load_s:.2f}s")
 
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, CPU only, "
-          f"Python {platform.python_version()}")
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, CPU only, "
+        f"Python {platform.python_version()}"
+    )
     print(f"{'backend':<13}{'question':<44}{'TTFT s':>8}{'total s':>9}{'pieces':>8}{'esc':>5}")
     for backend, rows in results.items():
         for q, (ttft, total, n, esc) in zip(QUESTIONS, rows, strict=True):
             print(f"{backend:<13}{q[:42]:<44}{ttft:>8.3f}{total:>9.3f}{n:>8}{esc!s:>5}")
     base = results["extractive"]
-    print(f"\n{'backend':<13}{'median TTFT s':>15}{'median total s':>16}{'total vs extractive':>21}")
+    print(
+        f"\n{'backend':<13}{'median TTFT s':>15}{'median total s':>16}{'total vs extractive':>21}"
+    )
     for backend, rows in results.items():
         ttft = statistics.median(r[0] for r in rows)
         total = statistics.median(r[1] for r in rows)

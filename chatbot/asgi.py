@@ -17,10 +17,14 @@ from chatbot.routing import websocket_urlpatterns  # noqa: E402
 # files from Django unless a deployment says a proxy does it.
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 
-application = ProtocolTypeRouter({
-    "http": http_app,
-    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-})
+application = ProtocolTypeRouter(
+    {
+        "http": http_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)
 
 if settings.INFERENCE_MODE == "inline" and settings.WARMUP_ON_START:
     # Embedded mode: load the models in the background now, so the first customer does

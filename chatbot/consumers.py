@@ -28,8 +28,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         past = await database_sync_to_async(conversations.history)(self.conversation)
-        await self._send({"type": "conversation", "conversation_id": str(self.conversation.public_id),
-                          "status": self.conversation.status, "messages": past})
+        await self._send(
+            {
+                "type": "conversation",
+                "conversation_id": str(self.conversation.public_id),
+                "status": self.conversation.status,
+                "messages": past,
+            }
+        )
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
@@ -40,8 +46,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send(events.error("invalid_frame", "Send JSON text frames, not binary."))
             return
         if len(text_data.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
-            await self._send(events.error("frame_too_large",
-                                          f"Frames are limited to {MAX_FRAME_BYTES} bytes."))
+            await self._send(
+                events.error("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+            )
             return
         try:
             frame = json.loads(text_data)
@@ -49,21 +56,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send(events.error("invalid_json", "The frame is not valid JSON."))
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self._send(events.error("invalid_frame",
-                                          'Every frame must be a JSON object with a "type".'))
+            await self._send(
+                events.error("invalid_frame", 'Every frame must be a JSON object with a "type".')
+            )
             return
         if frame["type"] == "customer_message":
             await self._customer_message(frame.get("text"))
         elif frame["type"] == "ping":
             await self._send({"type": "pong"})
         else:
-            await self._send(events.error("unknown_type",
-                                          f"Unknown event type {frame['type'][:40]!r}."))
+            await self._send(
+                events.error("unknown_type", f"Unknown event type {frame['type'][:40]!r}.")
+            )
 
     async def _customer_message(self, text: object) -> None:
         try:
             msg = await database_sync_to_async(conversations.add_customer_message)(
-                self.conversation.pk, text)
+                self.conversation.pk, text
+            )
         except conversations.MessageRejected as exc:
             await self._send(events.error(exc.code, exc.detail))
             return

@@ -46,8 +46,9 @@ def env_int(name: str, default: int, *, min_value: int | None = None) -> int:
     return value
 
 
-def env_float(name: str, default: float, *, min_value: float | None = None,
-              max_value: float | None = None) -> float:
+def env_float(
+    name: str, default: float, *, min_value: float | None = None, max_value: float | None = None
+) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default

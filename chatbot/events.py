@@ -42,10 +42,17 @@ def token(message_id: int, text: str) -> TokenEvent:
     return {"type": "token", "message_id": message_id, "text": text}
 
 
-def bot_message(message_id: int, text: str, citations: list[dict], confidence: float,
-                escalate: bool) -> BotMessageEvent:
-    return {"type": "bot_message", "message_id": message_id, "text": text,
-            "citations": citations, "confidence": confidence, "escalate": escalate}
+def bot_message(
+    message_id: int, text: str, citations: list[dict], confidence: float, escalate: bool
+) -> BotMessageEvent:
+    return {
+        "type": "bot_message",
+        "message_id": message_id,
+        "text": text,
+        "citations": citations,
+        "confidence": confidence,
+        "escalate": escalate,
+    }
 
 
 def error(code: str, detail: str) -> ErrorEvent:
@@ -70,8 +77,9 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
     with _loop_lock:
         if _private_loop is None:
             _private_loop = asyncio.new_event_loop()
-            threading.Thread(target=_private_loop.run_forever, name="event-publisher",
-                             daemon=True).start()
+            threading.Thread(
+                target=_private_loop.run_forever, name="event-publisher", daemon=True
+            ).start()
         return _private_loop
 
 
@@ -87,5 +95,6 @@ def publish(group: str, payload: dict[str, Any], timeout: float = 10.0) -> None:
     if running is loop:
         raise RuntimeError("publish() is for threads; use the layer directly in async code")
     future = asyncio.run_coroutine_threadsafe(
-        layer.group_send(group, {"type": EVENT_TYPE, "payload": payload}), loop)
+        layer.group_send(group, {"type": EVENT_TYPE, "payload": payload}), loop
+    )
     future.result(timeout=timeout)

@@ -39,11 +39,16 @@ class Message(models.Model):
     STREAMING = "streaming"
     COMPLETE = "complete"
     FAILED = "failed"
-    STATE_CHOICES = [(PENDING, "Pending"), (STREAMING, "Streaming"), (COMPLETE, "Complete"),
-                     (FAILED, "Failed")]
+    STATE_CHOICES = [
+        (PENDING, "Pending"),
+        (STREAMING, "Streaming"),
+        (COMPLETE, "Complete"),
+        (FAILED, "Failed"),
+    ]
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
-                                     related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
     role = models.CharField(max_length=16, choices=ROLE_CHOICES)
     text = models.TextField(blank=True)
     citations = models.JSONField(default=list, blank=True)
@@ -51,8 +56,9 @@ class Message(models.Model):
     escalate = models.BooleanField(default=False)
     state = models.CharField(max_length=16, choices=STATE_CHOICES, default=COMPLETE)
     # For a bot message: the customer message it answers.
-    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="replies")
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -60,8 +66,11 @@ class Message(models.Model):
         constraints = [
             # At most one bot reply per customer message: the claim that makes
             # reply generation idempotent when a task is delivered twice.
-            models.UniqueConstraint(fields=["reply_to"], condition=models.Q(role="bot"),
-                                    name="one_bot_reply_per_message"),
+            models.UniqueConstraint(
+                fields=["reply_to"],
+                condition=models.Q(role="bot"),
+                name="one_bot_reply_per_message",
+            ),
         ]
 
     def __str__(self) -> str:

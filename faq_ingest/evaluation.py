@@ -50,9 +50,15 @@ def load_faqs(path: Path) -> list[IndexDoc]:
     for lineno, row in _jsonl(path):
         try:
             alternates = tuple(str(a) for a in row.get("alternates") or [])
-            docs.append(IndexDoc(id=str(row["id"]), question=str(row["question"]),
-                                 answer=str(row["answer"]), alternates=alternates,
-                                 lang=str(row.get("lang") or "")))
+            docs.append(
+                IndexDoc(
+                    id=str(row["id"]),
+                    question=str(row["question"]),
+                    answer=str(row["answer"]),
+                    alternates=alternates,
+                    lang=str(row.get("lang") or ""),
+                )
+            )
         except KeyError as exc:
             raise DatasetError(f"{path}:{lineno}: missing field {exc}") from None
     if not docs:
@@ -73,13 +79,19 @@ def load_queries(path: Path) -> list[Query]:
 
 def dev_split(queries: Sequence[Query], dev: bool = True) -> list[Query]:
     """A stable ~60/40 split by hash of the query text, for sets without split files."""
+
     def is_dev(q: Query) -> bool:
         return int(hashlib.sha1(q.text.encode()).hexdigest(), 16) % 100 < 60
+
     return [q for q in queries if is_dev(q) == dev]
 
 
-def build_searcher(docs: Sequence[IndexDoc], embedder: Embedder | None,
-                   model: RetrievalModel | None = None, reranker=None) -> HybridSearcher:
+def build_searcher(
+    docs: Sequence[IndexDoc],
+    embedder: Embedder | None,
+    model: RetrievalModel | None = None,
+    reranker=None,
+) -> HybridSearcher:
     vectors, owners = embed_docs(docs, embedder) if embedder else (None, None)
     import numpy as np
 
@@ -88,8 +100,9 @@ def build_searcher(docs: Sequence[IndexDoc], embedder: Embedder | None,
     return HybridSearcher(docs, vectors, owners, embedder, model=model, reranker=reranker)
 
 
-def run_queries(searcher: HybridSearcher, queries: Sequence[Query], mode: str,
-                key=lambda doc: doc.id) -> list[dict]:
+def run_queries(
+    searcher: HybridSearcher, queries: Sequence[Query], mode: str, key=lambda doc: doc.id
+) -> list[dict]:
     """Per-query records in the shape evaluation_metrics.summarise expects, plus features."""
     out = []
     for q in queries:
@@ -100,16 +113,27 @@ def run_queries(searcher: HybridSearcher, queries: Sequence[Query], mode: str,
         t1 = time.perf_counter()
         result = searcher.search(q.text, k=10, mode=mode, query_vector=vector)
         t2 = time.perf_counter()
-        out.append({
-            "query": q.text, "ranked": [key(h.doc) for h in result.hits], "gold": list(q.gold),
-            "confidence": result.confidence, "features": result.features,
-            "latency_s": t2 - t0, "latency_no_embed_s": t2 - t1,
-        })
+        out.append(
+            {
+                "query": q.text,
+                "ranked": [key(h.doc) for h in result.hits],
+                "gold": list(q.gold),
+                "confidence": result.confidence,
+                "features": result.features,
+                "latency_s": t2 - t0,
+                "latency_no_embed_s": t2 - t1,
+            }
+        )
     return out
 
 
-def evaluate(searcher: HybridSearcher, queries: Sequence[Query], threshold: float,
-             systems: Sequence[str], key=lambda doc: doc.id) -> dict[str, dict]:
+def evaluate(
+    searcher: HybridSearcher,
+    queries: Sequence[Query],
+    threshold: float,
+    systems: Sequence[str],
+    key=lambda doc: doc.id,
+) -> dict[str, dict]:
     results: dict[str, dict] = {}
     for system in systems:
         mode = "hybrid" if system in ("production", "reranked") else system
@@ -124,8 +148,9 @@ def evaluate(searcher: HybridSearcher, queries: Sequence[Query], threshold: floa
     return results
 
 
-def fusion_training_rows(searcher: HybridSearcher, queries: Sequence[Query],
-                         key=lambda doc: doc.id) -> tuple[list, list, list]:
+def fusion_training_rows(
+    searcher: HybridSearcher, queries: Sequence[Query], key=lambda doc: doc.id
+) -> tuple[list, list, list]:
     """Candidate feature matrices, gold labels and the query's script group, for the
     answerable queries."""
     import numpy as np
@@ -148,8 +173,9 @@ def fit_fusion(matrices: list, labels: list, groups: list) -> dict[str, LearnedF
     fusion = {}
     for group in sorted(set(groups)):
         picked = [i for i, g in enumerate(groups) if g == group]
-        fusion[group] = LearnedFusion.fit([matrices[i] for i in picked],
-                                          [labels[i] for i in picked])
+        fusion[group] = LearnedFusion.fit(
+            [matrices[i] for i in picked], [labels[i] for i in picked]
+        )
     return fusion
 
 

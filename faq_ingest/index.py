@@ -34,9 +34,13 @@ KEEP_SNAPSHOTS = 3
 
 def faq_to_doc(faq: Faq) -> IndexDoc:
     return IndexDoc(
-        id=str(faq.pk), question=faq.question, answer=faq.answer,
+        id=str(faq.pk),
+        question=faq.question,
+        answer=faq.answer,
         alternates=tuple(a for a in (faq.alternates or []) if isinstance(a, str)),
-        url=faq.source_url, lang=faq.language, kind=faq.kind,
+        url=faq.source_url,
+        lang=faq.language,
+        kind=faq.kind,
     )
 
 
@@ -47,18 +51,26 @@ def _text_hash(text: str) -> str:
 def fingerprint(docs: list[IndexDoc], embedder_name: str) -> str:
     h = hashlib.sha256(embedder_name.encode())
     for d in docs:
-        h.update(json.dumps([d.id, d.question, d.answer, d.alternates, d.url, d.lang, d.kind],
-                            ensure_ascii=False).encode())
+        h.update(
+            json.dumps(
+                [d.id, d.question, d.answer, d.alternates, d.url, d.lang, d.kind],
+                ensure_ascii=False,
+            ).encode()
+        )
     return h.hexdigest()
 
 
-def encode_payload(docs: list[IndexDoc], vectors: np.ndarray, owners: np.ndarray,
-                   row_hashes: list[str]) -> bytes:
+def encode_payload(
+    docs: list[IndexDoc], vectors: np.ndarray, owners: np.ndarray, row_hashes: list[str]
+) -> bytes:
     buf = io.BytesIO()
-    docs_json = json.dumps([d.__dict__ | {"alternates": list(d.alternates)} for d in docs],
-                           ensure_ascii=False).encode()
+    docs_json = json.dumps(
+        [d.__dict__ | {"alternates": list(d.alternates)} for d in docs], ensure_ascii=False
+    ).encode()
     np.savez_compressed(
-        buf, vectors=vectors.astype(np.float32), owners=owners.astype(np.int32),
+        buf,
+        vectors=vectors.astype(np.float32),
+        owners=owners.astype(np.int32),
         row_hashes=np.array(row_hashes, dtype="U40"),
         docs=np.frombuffer(docs_json, dtype=np.uint8),
     )
@@ -74,8 +86,11 @@ def decode_payload(payload: bytes) -> tuple[list[IndexDoc], np.ndarray, np.ndarr
 
 
 def _previous_vectors(embedder_name: str) -> dict[str, np.ndarray]:
-    prev = (IndexSnapshot.objects.filter(status=IndexSnapshot.READY, embedder=embedder_name)
-            .order_by("-id").first())
+    prev = (
+        IndexSnapshot.objects.filter(status=IndexSnapshot.READY, embedder=embedder_name)
+        .order_by("-id")
+        .first()
+    )
     if prev is None:
         return {}
     try:
@@ -86,8 +101,9 @@ def _previous_vectors(embedder_name: str) -> dict[str, np.ndarray]:
     return {h: vectors[i] for i, h in enumerate(hashes)}
 
 
-def embed_with_reuse(docs: list[IndexDoc], embedder: Embedder,
-                     cached: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def embed_with_reuse(
+    docs: list[IndexDoc], embedder: Embedder, cached: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     texts, owners, hashes = [], [], []
     for i, doc in enumerate(docs):
         for text in doc.dense_texts():
@@ -112,20 +128,23 @@ def build_snapshot(*, force: bool = False) -> IndexSnapshot | None:
     latest = IndexSnapshot.objects.filter(status=IndexSnapshot.READY).order_by("-id").first()
     if not force and latest is not None and latest.fingerprint == fp:
         return None
-    snap = IndexSnapshot.objects.create(status=IndexSnapshot.BUILDING, embedder=embedder.name,
-                                        fingerprint=fp, faq_count=len(docs))
+    snap = IndexSnapshot.objects.create(
+        status=IndexSnapshot.BUILDING, embedder=embedder.name, fingerprint=fp, faq_count=len(docs)
+    )
     started = time.perf_counter()
     try:
-        vectors, owners, hashes = embed_with_reuse(docs, embedder,
-                                                   _previous_vectors(embedder.name))
+        vectors, owners, hashes = embed_with_reuse(docs, embedder, _previous_vectors(embedder.name))
         payload = encode_payload(docs, vectors, owners, hashes)
     except Exception as exc:
-        IndexSnapshot.objects.filter(pk=snap.pk).update(status=IndexSnapshot.FAILED,
-                                                        error=repr(exc)[:2000])
+        IndexSnapshot.objects.filter(pk=snap.pk).update(
+            status=IndexSnapshot.FAILED, error=repr(exc)[:2000]
+        )
         raise
     with transaction.atomic():
         IndexSnapshot.objects.filter(pk=snap.pk).update(
-            status=IndexSnapshot.READY, payload=payload, ready_at=timezone.now(),
+            status=IndexSnapshot.READY,
+            payload=payload,
+            ready_at=timezone.now(),
             build_seconds=time.perf_counter() - started,
         )
     _prune()
@@ -135,12 +154,16 @@ def build_snapshot(*, force: bool = False) -> IndexSnapshot | None:
 
 
 def _prune() -> None:
-    ready_ids = list(IndexSnapshot.objects.filter(status=IndexSnapshot.READY)
-                     .order_by("-id").values_list("id", flat=True)[KEEP_SNAPSHOTS:])
+    ready_ids = list(
+        IndexSnapshot.objects.filter(status=IndexSnapshot.READY)
+        .order_by("-id")
+        .values_list("id", flat=True)[KEEP_SNAPSHOTS:]
+    )
     IndexSnapshot.objects.filter(id__in=ready_ids).delete()
     cutoff = timezone.now() - timezone.timedelta(hours=1)
-    IndexSnapshot.objects.filter(status__in=[IndexSnapshot.FAILED, IndexSnapshot.BUILDING],
-                                 created_at__lt=cutoff).delete()
+    IndexSnapshot.objects.filter(
+        status__in=[IndexSnapshot.FAILED, IndexSnapshot.BUILDING], created_at__lt=cutoff
+    ).delete()
 
 
 class _LiveIndex:
@@ -158,8 +181,12 @@ class _LiveIndex:
         if self.searcher is not None and now - self._checked_at < settings.INDEX_RELOAD_CHECK_S:
             return self.searcher
         with self._lock:
-            newest = (IndexSnapshot.objects.filter(status=IndexSnapshot.READY)
-                      .order_by("-id").values_list("id", flat=True).first())
+            newest = (
+                IndexSnapshot.objects.filter(status=IndexSnapshot.READY)
+                .order_by("-id")
+                .values_list("id", flat=True)
+                .first()
+            )
             self._checked_at = time.monotonic()
             if newest is not None and newest not in (self.snapshot_id, self._bad_id):
                 try:
@@ -167,8 +194,9 @@ class _LiveIndex:
                 except Exception:
                     # A snapshot this process cannot read (corrupt, or built by another
                     # embedder) must not take search down: keep serving the one we have.
-                    log.exception("index snapshot %s unusable; keeping %s", newest,
-                                  self.snapshot_id)
+                    log.exception(
+                        "index snapshot %s unusable; keeping %s", newest, self.snapshot_id
+                    )
                     self._bad_id = newest
                 else:
                     if searcher is not None:
@@ -178,15 +206,17 @@ class _LiveIndex:
 
     @staticmethod
     def _load(snapshot_id: int) -> HybridSearcher | None:
-        row = IndexSnapshot.objects.filter(pk=snapshot_id).values_list(
-            "payload", "embedder").first()
+        row = (
+            IndexSnapshot.objects.filter(pk=snapshot_id).values_list("payload", "embedder").first()
+        )
         if row is None or not row[0]:
             return None
         payload, embedder_name = row
         embedder = get_embedder()
         if embedder_name and embedder_name != embedder.name:
-            raise ValueError(f"snapshot built with {embedder_name}, this process uses "
-                             f"{embedder.name}")
+            raise ValueError(
+                f"snapshot built with {embedder_name}, this process uses {embedder.name}"
+            )
         docs, vectors, owners, _ = decode_payload(payload)
         return HybridSearcher(docs, vectors, owners, embedder, reranker=_reranker())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from types import SimpleNamespace
 from urllib.parse import quote, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
@@ -18,10 +19,10 @@ from bs4.element import Comment, Doctype
 from markdownify import (
     ATX,
     MarkdownConverter,
+    re_all_whitespace,
     re_extract_newlines,
     re_html_heading,
     should_remove_whitespace_inside,
-    should_remove_whitespace_outside,
 )
 
 __all__ = ["html_to_safe_markdown", "nodes_to_safe_markdown", "safe_url", "sanitise_markdown"]
@@ -75,6 +76,28 @@ def safe_url(href: str | None, base_url: str = "") -> str:
     return quote(href, safe="/:?#[]@!$&'*+,;=%~.-_")
 
 
+@lru_cache(maxsize=1024)
+def _is_heading_name(name: str) -> bool:
+    return re_html_heading.match(name) is not None
+
+
+@lru_cache(maxsize=1024)
+def _is_block_name(name: str) -> bool:
+    # markdownify's own list, asked once per tag name rather than once per sibling test.
+    return bool(should_remove_whitespace_inside(SimpleNamespace(name=name)))
+
+
+def _removes_inside(el: PageElement | None) -> bool:
+    """markdownify's should_remove_whitespace_inside (a Tag is always truthy; strings have no
+    name)."""
+    return isinstance(el, Tag) and _is_block_name(el.name)
+
+
+def _removes_outside(el: PageElement | None) -> bool:
+    """markdownify's should_remove_whitespace_outside, as a bool."""
+    return isinstance(el, Tag) and (el.name == "pre" or _is_block_name(el.name))
+
+
 def _inside_pre(node: Tag) -> bool:
     parent = node.parent
     while parent is not None:
@@ -98,67 +121,95 @@ class _SafeConverter(MarkdownConverter):
         self.base_url = base_url
 
     def process_tag(self, node: Tag, parent_tags: set[str] | None = None) -> str:  # type: ignore[override]
-        if node.name in DROPPED_TAGS:
+        name = node.name
+        if name in DROPPED_TAGS:
             return ""
-        if node.name in DROPPED_VOID_TAGS:
+        if name in DROPPED_VOID_TAGS:
             return "".join(self.process_element(child, parent_tags) for child in node.children)
-        classes = node.get("class") or ()
-        if node.name == "a" and PERMALINK_CLASSES.intersection(classes):
+        if name == "a" and PERMALINK_CLASSES.intersection(node.attrs.get("class") or ()):
             return ""
         return self._convert_tag(node, parent_tags if parent_tags is not None else set())
 
     def _convert_tag(self, node: Tag, parent_tags: set[str]) -> str:
         """markdownify 1.2.3's process_tag, minus its per-tag `node.find_parent("pre")`: that
         bs4 search built a filter object for every element and was a third of the cost of
-        converting an answer. The ancestor walk below answers the same question."""
-        should_remove_inside = should_remove_whitespace_inside(node)
-
-        def can_ignore(el: PageElement) -> bool:
+        converting an answer. The ancestor walk below answers the same question, and only
+        when there are several child strings whose boundaries could be collapsed."""
+        name = node.name
+        remove_inside = _removes_inside(node)
+        children: list[PageElement] = []
+        for el in node.contents:
+            # markdownify's _can_ignore, with its block-element tests on names, not regexes.
             if isinstance(el, Tag):
-                return False
-            if isinstance(el, Comment | Doctype):
-                return True
-            if isinstance(el, NavigableString):
-                if str(el).strip() != "":
-                    return False
-                if should_remove_inside and (not el.previous_sibling or not el.next_sibling):
-                    return True
-                return bool(
-                    should_remove_whitespace_outside(el.previous_sibling)
-                    or should_remove_whitespace_outside(el.next_sibling)
-                )
-            return el is None
-
-        children = [el for el in node.contents if not can_ignore(el)]
+                children.append(el)
+            elif isinstance(el, Comment | Doctype):
+                continue
+            elif isinstance(el, NavigableString) and not el.strip():
+                previous, following = el.previous_sibling, el.next_sibling
+                if remove_inside and (not previous or not following):
+                    continue
+                if _removes_outside(previous) or _removes_outside(following):
+                    continue
+                children.append(el)
+            else:
+                children.append(el)
         child_tags = set(parent_tags)
-        child_tags.add(node.name)
-        if re_html_heading.match(node.name) is not None or node.name in ("td", "th"):
+        child_tags.add(name)
+        if _is_heading_name(name) or name in ("td", "th"):
             child_tags.add("_inline")
-        if node.name in ("pre", "code", "kbd", "samp"):
+        if name in ("pre", "code", "kbd", "samp"):
             child_tags.add("_noformat")
-        strings = [self.process_element(el, parent_tags=child_tags) for el in children]
-        strings = [text for text in strings if text]
-        if not (node.name == "pre" or _inside_pre(node)):
-            # Collapse newlines at child boundaries to at most two.
+        strings: list[str] = []
+        for el in children:
+            text = (
+                self.process_text(el, child_tags)
+                if isinstance(el, NavigableString)
+                else self.process_tag(el, child_tags)
+            )
+            if text:
+                strings.append(text)
+        # Collapsing newlines at child boundaries cannot change a single child's text.
+        if len(strings) > 1 and not (name == "pre" or _inside_pre(node)):
             collapsed = [""]
             for text in strings:
+                if text[0] != "\n" and text[-1] != "\n":
+                    collapsed.extend(("", text, ""))  # what re_extract_newlines would split
+                    continue
                 leading, content, trailing = re_extract_newlines.match(text).groups()
                 if collapsed[-1] and leading:
-                    previous = collapsed.pop()
-                    leading = "\n" * min(2, max(len(previous), len(leading)))
+                    previous_text = collapsed.pop()
+                    leading = "\n" * min(2, max(len(previous_text), len(leading)))
                 collapsed.extend((leading, content, trailing))
             strings = collapsed
         text = "".join(strings)
-        convert = self.get_conv_fn_cached(node.name)
+        convert = self.get_conv_fn_cached(name)
         return convert(node, text, parent_tags=parent_tags) if convert is not None else text
+
+    def process_text(self, el: NavigableString, parent_tags: set[str] | None = None) -> str:  # type: ignore[override]
+        """markdownify 1.2.3's process_text for this converter's options (wrap=True), with
+        its block-element tests on names rather than a regex per sibling."""
+        if parent_tags is None:
+            parent_tags = set()
+        text = str(el) or ""
+        if "pre" not in parent_tags:
+            text = re_all_whitespace.sub(" ", text)
+        if "_noformat" not in parent_tags:
+            text = self.escape(text, parent_tags)
+        previous, following = el.previous_sibling, el.next_sibling
+        if _removes_outside(previous) or (not previous and _removes_inside(el.parent)):
+            text = text.lstrip(" \t\r\n")
+        if _removes_outside(following) or (not following and _removes_inside(el.parent)):
+            text = text.rstrip()
+        return text
 
     def escape(self, text: str, parent_tags: set[str]) -> str:  # type: ignore[override]
         text = super().escape(text, parent_tags)
         # "&lt;" rather than a backslash escape: still literal in Markdown, and inert even if a
         # consumer pastes the answer into HTML without rendering it.
-        text = _TAG_START.sub("&lt;", text)
+        if "<" in text:
+            text = _TAG_START.sub("&lt;", text)
         # Literal "[x](javascript:...)" in page text must not become a link once rendered.
-        return _LINK_OPENER.sub(r"]\\(", text)
+        return _LINK_OPENER.sub(r"]\\(", text) if "](" in text else text
 
     def convert_a(self, el: Tag, text: str, parent_tags: set[str]) -> str:  # type: ignore[override]
         if "_noformat" in parent_tags:

@@ -44,8 +44,9 @@ class Faq(models.Model):
     # Identity across re-crawls: source + normalised question (see extract.normalise_question).
     question_key = models.CharField(max_length=500, db_index=True)
     answer = models.TextField(help_text="Markdown.")
-    alternates = models.JSONField(default=list, blank=True,
-                                  help_text="Other phrasings of the question.")
+    alternates = models.JSONField(
+        default=list, blank=True, help_text="Other phrasings of the question."
+    )
     source_url = models.URLField(max_length=2000, blank=True)
     language = models.CharField(max_length=16, blank=True)
     kind = models.CharField(max_length=16, choices=KIND_CHOICES, default=KIND_FAQ)
@@ -67,8 +68,9 @@ class Faq(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "question_key"],
-                                    name="faq_unique_question_per_source"),
+            models.UniqueConstraint(
+                fields=["source", "question_key"], name="faq_unique_question_per_source"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -98,8 +100,12 @@ class CrawlRun(models.Model):
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
     FAILED = "failed"
-    STATUS_CHOICES = [(RUNNING, "Running"), (SUCCEEDED, "Succeeded"),
-                      (PARTIAL, "Partial (some pages failed)"), (FAILED, "Failed")]
+    STATUS_CHOICES = [
+        (RUNNING, "Running"),
+        (SUCCEEDED, "Succeeded"),
+        (PARTIAL, "Partial (some pages failed)"),
+        (FAILED, "Failed"),
+    ]
 
     source = models.ForeignKey(FaqSource, on_delete=models.CASCADE, related_name="crawl_runs")
     status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=RUNNING)

@@ -93,8 +93,13 @@ def free_port() -> int:
 def app_env(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    env.update({"PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "chatbot.settings",
-                "CRAWLER_ALLOWED_PRIVATE_HOSTS": "127.0.0.1,localhost"})
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "chatbot.settings",
+            "CRAWLER_ALLOWED_PRIVATE_HOSTS": "127.0.0.1,localhost",
+        }
+    )
     env.update(overrides)
     return env
 
@@ -105,8 +110,14 @@ class Proc:
     def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115  (closed in stop())
-        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
@@ -137,24 +148,55 @@ class Proc:
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def start_daphne(env: dict[str, str], port: int, log_dir: Path) -> Proc:
     import requests
 
-    proc = Proc([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                 "chatbot.asgi:application"], env, log_dir / f"daphne-{port}.log")
-    proc.wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok,
-                    60, "daphne")
+    proc = Proc(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "chatbot.asgi:application",
+        ],
+        env,
+        log_dir / f"daphne-{port}.log",
+    )
+    proc.wait_until(
+        lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok, 60, "daphne"
+    )
     return proc
 
 
 def start_celery_worker(env: dict[str, str], queue: str, log_dir: Path) -> Proc:
     worker_env = dict(env, CHATBOT_WORKER_QUEUES=queue)
-    args = [sys.executable, "-m", "celery", "-A", "chatbot", "worker", "-Q", queue,
-            "-n", f"{queue}-{uuid.uuid4().hex[:6]}@%h", "--loglevel", "INFO"]
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "chatbot",
+        "worker",
+        "-Q",
+        queue,
+        "-n",
+        f"{queue}-{uuid.uuid4().hex[:6]}@%h",
+        "--loglevel",
+        "INFO",
+    ]
     if queue == "inference":
         args += ["-P", "solo"]
     else:

@@ -27,8 +27,10 @@ def test_extractive_backend_quotes_the_first_reference():
     from faq_ingest.retrieval.searcher import IndexDoc
 
     gen = get_generator("extractive", "")
-    messages = build_messages("q", [IndexDoc("1", "Q?", "Returns take 30 days."),
-                                    IndexDoc("2", "Other?", "Something else.")])
+    messages = build_messages(
+        "q",
+        [IndexDoc("1", "Q?", "Returns take 30 days."), IndexDoc("2", "Other?", "Something else.")],
+    )
     assert "".join(gen.stream(messages, max_tokens=50)).strip() == "Returns take 30 days. [1]"
 
 
@@ -38,9 +40,13 @@ def test_transformers_backend_loads_the_gguf_and_streams_an_answer():
     from faq_ingest.retrieval.searcher import IndexDoc
 
     gen = get_generator("transformers", default_gguf_path())
-    ref = IndexDoc("1", "How long do I have to return an item?",
-                   "You can return unworn items within 30 days of delivery for a full refund.")
-    pieces = list(gen.stream(build_messages("How long do I have to return something?", [ref]),
-                             max_tokens=32))
+    ref = IndexDoc(
+        "1",
+        "How long do I have to return an item?",
+        "You can return unworn items within 30 days of delivery for a full refund.",
+    )
+    pieces = list(
+        gen.stream(build_messages("How long do I have to return something?", [ref]), max_tokens=32)
+    )
     assert len(pieces) >= 2  # streamed, not returned in one piece
     assert "30" in "".join(pieces)

@@ -15,8 +15,7 @@ def queued(monkeypatch, settings):
     settings.INDEX_REBUILD_DEBOUNCE_S = 5
     cache.delete(index.REBUILD_PENDING_KEY)
     calls = []
-    monkeypatch.setattr(tasks.rebuild_index, "apply_async",
-                        lambda *a, **kw: calls.append(kw))
+    monkeypatch.setattr(tasks.rebuild_index, "apply_async", lambda *a, **kw: calls.append(kw))
     yield calls
     cache.delete(index.REBUILD_PENDING_KEY)
 

@@ -16,8 +16,10 @@ from faq_ingest.retrieval.text import is_cjk
 
 log = logging.getLogger(__name__)
 
-HANDOFF_EN = ("I couldn't find an answer to that in our help center, so I won't guess. "
-              "I've flagged this conversation for a member of our support team.")
+HANDOFF_EN = (
+    "I couldn't find an answer to that in our help center, so I won't guess. "
+    "I've flagged this conversation for a member of our support team."
+)
 HANDOFF_ZH = "我们的帮助中心里没有找到这个问题的答案，我不会猜测。已为您转接人工客服。"
 
 
@@ -67,9 +69,9 @@ def answer_question(question: str, on_token: Callable[[str], None] | None = None
     generator = get_generator()
     pieces: list[str] = []
     t1 = time.perf_counter()
-    for piece in generator.stream(build_messages(question, refs),
-                                  max_tokens=settings.GENERATOR_MAX_TOKENS,
-                                  stop=STOP):
+    for piece in generator.stream(
+        build_messages(question, refs), max_tokens=settings.GENERATOR_MAX_TOKENS, stop=STOP
+    ):
         if not pieces:
             timings["first_token_s"] = time.perf_counter() - t0
         pieces.append(piece)
@@ -84,11 +86,20 @@ def answer_question(question: str, on_token: Callable[[str], None] | None = None
         grounded = True
     else:
         # Say only what the best FAQ says, in its own words.
-        log.info("ungrounded draft replaced (support=%.2f, numbers=%s)", check.support,
-                 check.unsupported_numbers)
+        log.info(
+            "ungrounded draft replaced (support=%.2f, numbers=%s)",
+            check.support,
+            check.unsupported_numbers,
+        )
         text = hits[0].doc.answer
         cited = [hits[0]]
         grounded = False
     timings["total_s"] = time.perf_counter() - t0
-    return Answer(text, [_citation(h) for h in cited], confidence, escalate=False,
-                  grounded=grounded, timings=timings)
+    return Answer(
+        text,
+        [_citation(h) for h in cited],
+        confidence,
+        escalate=False,
+        grounded=grounded,
+        timings=timings,
+    )

@@ -41,8 +41,14 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def neutralise(text: str, limit: int) -> str:
     text = _CONTROL_RE.sub("", text)
     text = _FENCE_RE.sub("”””", text)
-    text = _TEMPLATE_TOKEN_RE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›")
-                                  .replace("[", "(").replace("]", ")"), text)
+    text = _TEMPLATE_TOKEN_RE.sub(
+        lambda m: m.group(0)
+        .replace("<", "‹")
+        .replace(">", "›")
+        .replace("[", "(")
+        .replace("]", ")"),
+        text,
+    )
     text = _TAG_RE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
     text = _FORGED_REF_RE.sub(lambda m: f"{m.group(1)}({m.group(2)})", text)
     text = text.strip()

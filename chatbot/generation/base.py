@@ -16,8 +16,9 @@ class Generator(ABC):
     name: str
 
     @abstractmethod
-    def stream(self, messages: list[ChatMessage], *, max_tokens: int,
-               stop: list[str] | None = None) -> Iterator[str]:
+    def stream(
+        self, messages: list[ChatMessage], *, max_tokens: int, stop: list[str] | None = None
+    ) -> Iterator[str]:
         """Yield the reply piece by piece as it is generated (greedy, deterministic)."""
 
     def warmup(self) -> None:

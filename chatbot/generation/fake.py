@@ -26,8 +26,9 @@ class ExtractiveGenerator(Generator):
     def __init__(self, model: str = "") -> None:
         self.delay_s = 0.0
 
-    def stream(self, messages: list[ChatMessage], *, max_tokens: int,
-               stop: list[str] | None = None) -> Iterator[str]:
+    def stream(
+        self, messages: list[ChatMessage], *, max_tokens: int, stop: list[str] | None = None
+    ) -> Iterator[str]:
         ref = _first_reference(messages)
         text = f"{ref[1]} [{ref[0]}]" if ref else "I don't know."
         for word in re.findall(r"\S+\s*", text)[:max_tokens]:

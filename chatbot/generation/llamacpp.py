@@ -17,8 +17,12 @@ class LlamaCppGenerator(Generator):
         from llama_cpp import Llama
 
         threads = settings.GENERATOR_THREADS or (os.cpu_count() or 1)
-        common = {"n_ctx": settings.GENERATOR_CONTEXT, "n_threads": threads,
-                  "n_gpu_layers": -1, "verbose": False}
+        common = {
+            "n_ctx": settings.GENERATOR_CONTEXT,
+            "n_threads": threads,
+            "n_gpu_layers": -1,
+            "verbose": False,
+        }
         model = model or default_gguf_path()
         if Path(model).exists():
             self._llm = Llama(model_path=model, **common)
@@ -37,12 +41,18 @@ class LlamaCppGenerator(Generator):
         # One llama context cannot serve two generations at once.
         self._lock = threading.Lock()
 
-    def stream(self, messages: list[ChatMessage], *, max_tokens: int,
-               stop: list[str] | None = None) -> Iterator[str]:
+    def stream(
+        self, messages: list[ChatMessage], *, max_tokens: int, stop: list[str] | None = None
+    ) -> Iterator[str]:
         with self._lock:
             chunks = self._llm.create_chat_completion(
-                messages=list(messages), stream=True, temperature=0.0, top_k=1,
-                max_tokens=max_tokens, stop=stop or None, repeat_penalty=1.05,
+                messages=list(messages),
+                stream=True,
+                temperature=0.0,
+                top_k=1,
+                max_tokens=max_tokens,
+                stop=stop or None,
+                repeat_penalty=1.05,
             )
             for chunk in chunks:
                 piece = chunk["choices"][0]["delta"].get("content")

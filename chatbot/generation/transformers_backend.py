@@ -37,18 +37,22 @@ class TransformersGenerator(Generator):
         self.name = f"transformers:{path.name if path.exists() else model}"
         self._lock = threading.Lock()
 
-    def stream(self, messages: list[ChatMessage], *, max_tokens: int,
-               stop: list[str] | None = None) -> Iterator[str]:
+    def stream(
+        self, messages: list[ChatMessage], *, max_tokens: int, stop: list[str] | None = None
+    ) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
         inputs = self.tokenizer.apply_chat_template(
-            list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True,
+            list(messages),
+            add_generation_prompt=True,
+            return_tensors="pt",
+            return_dict=True,
         ).to(self.device)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True,
-                                        skip_special_tokens=True)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         with self._lock:
             worker = threading.Thread(
-                target=self._generate, args=(inputs, streamer, max_tokens), daemon=True)
+                target=self._generate, args=(inputs, streamer, max_tokens), daemon=True
+            )
             worker.start()
             emitted = ""
             for piece in streamer:
@@ -63,5 +67,10 @@ class TransformersGenerator(Generator):
         import torch
 
         with torch.inference_mode():
-            self.model.generate(**inputs, streamer=streamer, max_new_tokens=max_tokens,
-                                do_sample=False, pad_token_id=self.tokenizer.eos_token_id)
+            self.model.generate(
+                **inputs,
+                streamer=streamer,
+                max_new_tokens=max_tokens,
+                do_sample=False,
+                pad_token_id=self.tokenizer.eos_token_id,
+            )

@@ -17,8 +17,18 @@ _FAQ_CONTEXT = re.compile(r"faq|accordion|question|collaps|toggle|qa\b", re.IGNO
 _TARGET_ATTRS = ("aria-controls", "data-bs-target", "data-target", "href")
 
 
+def _is_toggle(tag: Tag) -> bool:
+    attrs = tag.attrs
+    return bool(
+        attrs.get("aria-controls")
+        or attrs.get("data-bs-target")
+        or attrs.get("data-target")
+        or (tag.name == "a" and attrs.get("data-toggle") == "collapse")
+    )
+
+
 def _classes(tag: Tag) -> list[str]:
-    classes = tag.get("class") or []
+    classes = tag.attrs.get("class") or []
     return classes.split() if isinstance(classes, str) else list(classes)
 
 
@@ -100,12 +110,7 @@ def _emit(
 
 def extract_accordions(page: Page) -> list[Candidate]:
     found: list[Candidate] = []
-    toggles = [
-        tag
-        for tag in page.elements
-        if any(tag.get(attr) for attr in ("aria-controls", "data-bs-target", "data-target"))
-        or (tag.name == "a" and tag.get("data-toggle") == "collapse")
-    ]
+    toggles = [tag for tag in page.elements if tag.attrs and _is_toggle(tag)]
     for trigger in toggles:
         role = trigger.get("role")
         if role in ("tab", "menuitem"):
@@ -121,7 +126,8 @@ def extract_accordions(page: Page) -> list[Candidate]:
         _emit(page, found, _question_element(trigger), panel, "accordion", strict)
 
     # Bootstrap items whose button lost its target attribute.
-    for item in page.elements:
+    classed = [t for t in page.elements if "class" in t.attrs]
+    for item in classed:
         if not has_class(item, "accordion-item"):
             continue
         button = first_below(
@@ -135,7 +141,7 @@ def extract_accordions(page: Page) -> list[Candidate]:
 
     # Class-named pairs: .faq-question + .faq-answer, .faq__question + .faq__answer, .question + .answer
     question_class = _has_class(_QUESTION_CLASS)
-    for question_el in [t for t in page.elements if question_class(t)]:
+    for question_el in [t for t in classed if question_class(t)]:
         panel = question_el.find_next_sibling(_has_class(_ANSWER_CLASS))
         if panel is None and question_el.parent is not None:
             panel = first_below(question_el.parent, match=_has_class(_ANSWER_CLASS))

@@ -53,7 +53,7 @@ def first_below(
 
 
 def has_class(tag: Tag, *names: str) -> bool:
-    classes = tag.get("class") or ()
+    classes = tag.attrs.get("class") or ()
     if isinstance(classes, str):
         classes = classes.split()
     return any(name in classes for name in names)

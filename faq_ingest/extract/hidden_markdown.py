@@ -34,9 +34,12 @@ def _is_container(tag: Tag) -> bool:
         return isinstance(kind, str) and kind.split(";")[0].strip().lower() in _MARKDOWN_TYPES
     if name in ("template", "noscript"):
         return True
-    if tag.has_attr("hidden"):
+    attrs = tag.attrs
+    if not attrs:
+        return False
+    if "hidden" in attrs:
         return True
-    style = tag.get("style")
+    style = attrs.get("style")
     return isinstance(style, str) and bool(_HIDDEN_STYLE.search(style))
 
 

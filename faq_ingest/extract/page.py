@@ -56,10 +56,11 @@ class Candidate:
 
 
 def _tokens(tag: Tag) -> list[str]:
-    classes = tag.get("class") or []
+    attrs = tag.attrs
+    classes = attrs.get("class") or []
     if isinstance(classes, str):
         classes = classes.split()
-    ident = tag.get("id")
+    ident = attrs.get("id")
     return [*classes, ident] if isinstance(ident, str) and ident else list(classes)
 
 
@@ -82,7 +83,7 @@ def _is_chrome(tag: Tag) -> bool:
         if name == "header" and _has_ancestor(tag, ("article", "main", "section")):
             return False  # an article's own header carries its title, not site chrome
         return first_below(tag, _CONTENT_MARKERS) is None
-    role = tag.get("role")
+    role = tag.attrs.get("role")
     by_role = isinstance(role, str) and role.lower() in _CHROME_ROLES
     by_name = any(
         tok.lower() in _CHROME_EXACT or _CHROME_SUBSTRING.search(tok) for tok in _tokens(tag)
@@ -148,7 +149,7 @@ class Page:
         self.order: dict[int, int] = {id(tag): i for i, tag in enumerate(self.elements)}
         self.ids: dict[str, Tag] = {}
         for tag in self.elements:
-            ident = tag.get("id")
+            ident = tag.attrs.get("id")
             if isinstance(ident, str) and ident not in self.ids:
                 self.ids[ident] = tag
         self._claimed_regions: list[tuple[int, int]] = []
@@ -164,6 +165,8 @@ class Page:
 
     # --- document order -------------------------------------------------------------------
     def pos(self, tag: Tag | NavigableString | None) -> int:
+        if type(tag) is Tag:  # the usual case: skip the walk up from a string
+            return self.order.get(id(tag), len(self.elements))
         node = tag
         while node is not None and not isinstance(node, Tag):
             node = node.parent

@@ -15,8 +15,13 @@ from scipy import sparse
 
 
 class BM25Index:
-    def __init__(self, fields: Sequence[Sequence[list[str]]], weights: Sequence[float],
-                 k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(
+        self,
+        fields: Sequence[Sequence[list[str]]],
+        weights: Sequence[float],
+        k1: float = 1.2,
+        b: float = 0.75,
+    ) -> None:
         """`fields[f][d]` is the token list of field f of document d."""
         if len(fields) != len(weights):
             raise ValueError("one weight per field")
@@ -54,8 +59,9 @@ class BM25Index:
         idf = np.log1p((n - df_a + 0.5) / (df_a + 0.5))
         norm = k1 * (1 - b + b * lengths[rows_a] / avgdl)
         values = idf * tf_a * (k1 + 1) / (tf_a + norm)
-        return sparse.csr_matrix((values, (rows_a, cols_a)), shape=(n, len(self.vocab)),
-                                 dtype=np.float32)
+        return sparse.csr_matrix(
+            (values, (rows_a, cols_a)), shape=(n, len(self.vocab)), dtype=np.float32
+        )
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         cols = [self.vocab[t] for t in query_tokens if t in self.vocab]

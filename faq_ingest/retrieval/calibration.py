@@ -18,8 +18,20 @@ from pathlib import Path
 
 from faq_ingest.retrieval.fusion import LearnedFusion
 
-FEATURES = ("top_score", "margin", "dense_top", "dense_margin", "bm25_share", "coverage",
-            "q_coverage", "agree", "cjk", "idf_coverage", "oov_share", "dense_q_top")
+FEATURES = (
+    "top_score",
+    "margin",
+    "dense_top",
+    "dense_margin",
+    "bm25_share",
+    "coverage",
+    "q_coverage",
+    "agree",
+    "cjk",
+    "idf_coverage",
+    "oov_share",
+    "dense_q_top",
+)
 DEFAULT_PATH = Path(__file__).with_name("retrieval_model.json")
 
 
@@ -38,8 +50,7 @@ class Calibrator:
     @classmethod
     def prior(cls) -> Calibrator:
         # Used only until a fitted model exists: mostly dense similarity and coverage.
-        return cls({"dense_top": 9.0, "dense_margin": 4.0, "coverage": 2.0, "agree": 1.0},
-                   -6.5)
+        return cls({"dense_top": 9.0, "dense_margin": 4.0, "coverage": 2.0, "agree": 1.0}, -6.5)
 
     @classmethod
     def fit(cls, feature_rows: Sequence[dict[str, float]], labels: Sequence[bool]) -> Calibrator:
@@ -53,8 +64,10 @@ class Calibrator:
             raise ValueError("calibration needs both correct and incorrect examples")
         model = LogisticRegression(C=1.0, max_iter=5000)
         model.fit(x, y)
-        return cls({f: float(w) for f, w in zip(FEATURES, model.coef_[0], strict=True)},
-                   float(model.intercept_[0]))
+        return cls(
+            {f: float(w) for f, w in zip(FEATURES, model.coef_[0], strict=True)},
+            float(model.intercept_[0]),
+        )
 
 
 @dataclass
@@ -73,8 +86,11 @@ class RetrievalModel:
         """Calibrators are fitted per mode and query script ("hybrid:cjk"), falling back
         to the mode's pooled one, then to the prior."""
         group = "cjk" if cjk else "other"
-        return (self.calibrators.get(f"{mode}:{group}") or self.calibrators.get(mode)
-                or Calibrator.prior())
+        return (
+            self.calibrators.get(f"{mode}:{group}")
+            or self.calibrators.get(mode)
+            or Calibrator.prior()
+        )
 
     def for_embedder(self, embedder_name: str) -> RetrievalModel:
         """This model if it was fitted with `embedder_name`, else the unfitted fallback."""
@@ -84,10 +100,12 @@ class RetrievalModel:
 
     def save(self, path: Path = DEFAULT_PATH) -> None:
         data = {
-            "embedder": self.embedder, "fitted_on": self.fitted_on,
+            "embedder": self.embedder,
+            "fitted_on": self.fitted_on,
             "fusion": {group: f.to_json() for group, f in self.fusion.items()},
-            "calibrators": {m: {"weights": c.weights, "bias": c.bias}
-                            for m, c in self.calibrators.items()},
+            "calibrators": {
+                m: {"weights": c.weights, "bias": c.bias} for m, c in self.calibrators.items()
+            },
         }
         Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
@@ -98,10 +116,12 @@ class RetrievalModel:
         data = json.loads(Path(path).read_text())
         return cls(
             embedder=data.get("embedder", ""),
-            fusion={group: LearnedFusion.from_json(f)
-                    for group, f in (data.get("fusion") or {}).items()},
-            calibrators={m: Calibrator({k: float(v) for k, v in c["weights"].items()},
-                                       float(c["bias"]))
-                         for m, c in (data.get("calibrators") or {}).items()},
+            fusion={
+                group: LearnedFusion.from_json(f) for group, f in (data.get("fusion") or {}).items()
+            },
+            calibrators={
+                m: Calibrator({k: float(v) for k, v in c["weights"].items()}, float(c["bias"]))
+                for m, c in (data.get("calibrators") or {}).items()
+            },
             fitted_on=data.get("fitted_on", ""),
         )

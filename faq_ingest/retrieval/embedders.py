@@ -73,8 +73,11 @@ class SentenceTransformerEmbedder(Embedder):
                 torch.set_num_threads(1)
             try:
                 vectors = self._model.encode(
-                    texts, batch_size=batch_size, normalize_embeddings=True,
-                    convert_to_numpy=True, show_progress_bar=False,
+                    texts,
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
                 )
             finally:
                 torch.set_num_threads(threads)
@@ -96,8 +99,9 @@ class HashingEmbedder(Embedder):
         for i, text in enumerate(texts):
             t = f"  {to_simplified(normalise(text))}  "
             for j in range(len(t) - 2):
-                h = int.from_bytes(hashlib.blake2b(t[j : j + 3].encode(), digest_size=4).digest(),
-                                   "little")
+                h = int.from_bytes(
+                    hashlib.blake2b(t[j : j + 3].encode(), digest_size=4).digest(), "little"
+                )
                 out[i, h % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0

@@ -18,16 +18,35 @@ RRF_K = 60
 
 # Per-candidate features; "cjk_*" are interactions with "the query is Chinese/Japanese".
 CANDIDATE_FEATURES = (
-    "dense", "dense_gap", "bm25_norm", "rr_bm25", "rr_dense", "coverage", "q_coverage",
-    "cjk_dense", "cjk_bm25_norm", "cjk_coverage", "dense_q", "dense_qa", "bm25_q_norm",
+    "dense",
+    "dense_gap",
+    "bm25_norm",
+    "rr_bm25",
+    "rr_dense",
+    "coverage",
+    "q_coverage",
+    "cjk_dense",
+    "cjk_bm25_norm",
+    "cjk_coverage",
+    "dense_q",
+    "dense_qa",
+    "bm25_q_norm",
 )
 
 
-def candidate_matrix(dense: np.ndarray, bm25: np.ndarray, bm25_rank: dict[int, int],
-                     dense_rank: dict[int, int], candidates: Sequence[int],
-                     coverage: Sequence[float], q_coverage: Sequence[float],
-                     cjk: bool, dense_q: np.ndarray, dense_qa: np.ndarray,
-                     bm25_q: np.ndarray) -> np.ndarray:
+def candidate_matrix(
+    dense: np.ndarray,
+    bm25: np.ndarray,
+    bm25_rank: dict[int, int],
+    dense_rank: dict[int, int],
+    candidates: Sequence[int],
+    coverage: Sequence[float],
+    q_coverage: Sequence[float],
+    cjk: bool,
+    dense_q: np.ndarray,
+    dense_qa: np.ndarray,
+    bm25_q: np.ndarray,
+) -> np.ndarray:
     cand = np.asarray(candidates, dtype=np.int64)
     d = dense[cand].astype(np.float64)
     d_max = float(dense.max()) if dense.size else 0.0
@@ -40,8 +59,23 @@ def candidate_matrix(dense: np.ndarray, bm25: np.ndarray, bm25_rank: dict[int, i
     flag = 1.0 if cjk else 0.0
     bq_max = float(bm25_q.max()) if bm25_q.size else 0.0
     bq = bm25_q[cand] / bq_max if bq_max > 0 else np.zeros(len(cand))
-    return np.column_stack([d, d - d_max, b, rr_b, rr_d, cov, qcov, flag * d, flag * b,
-                            flag * cov, dense_q[cand], dense_qa[cand], bq])
+    return np.column_stack(
+        [
+            d,
+            d - d_max,
+            b,
+            rr_b,
+            rr_d,
+            cov,
+            qcov,
+            flag * d,
+            flag * b,
+            flag * cov,
+            dense_q[cand],
+            dense_qa[cand],
+            bq,
+        ]
+    )
 
 
 @dataclass
@@ -61,15 +95,19 @@ class LearnedFusion:
         return cls({k: float(v) for k, v in data["weights"].items()}, float(data["bias"]))
 
     @classmethod
-    def fit(cls, matrices: Sequence[np.ndarray], labels: Sequence[np.ndarray],
-            l2: float = 0.01) -> LearnedFusion:
+    def fit(
+        cls, matrices: Sequence[np.ndarray], labels: Sequence[np.ndarray], l2: float = 0.01
+    ) -> LearnedFusion:
         """Listwise softmax regression: maximise, per query, the probability mass the
         softmax over its candidates puts on the gold FAQs. This optimises the ranking
         itself (what hit@1 measures), unlike a pointwise relevance classifier."""
         from scipy.optimize import minimize
 
-        data = [(m, y.astype(bool)) for m, y in zip(matrices, labels, strict=True)
-                if y.any() and len(y) > 1]
+        data = [
+            (m, y.astype(bool))
+            for m, y in zip(matrices, labels, strict=True)
+            if y.any() and len(y) > 1
+        ]
         if not data:
             raise ValueError("no query has a gold FAQ among its candidates")
         n_feat = data[0][0].shape[1]
@@ -92,8 +130,10 @@ class LearnedFusion:
 
         result = minimize(loss_grad, np.zeros(n_feat), jac=True, method="L-BFGS-B")
         w = result.x / sd
-        return cls({f: float(v) for f, v in zip(CANDIDATE_FEATURES, w, strict=True)},
-                   float(-(mu / sd) @ result.x))
+        return cls(
+            {f: float(v) for f, v in zip(CANDIDATE_FEATURES, w, strict=True)},
+            float(-(mu / sd) @ result.x),
+        )
 
 
 def rrf_scores(bm25_rank: dict[int, int], dense_rank: dict[int, int]) -> dict[int, float]:

@@ -93,9 +93,15 @@ class _Scored:
 
 
 class HybridSearcher:
-    def __init__(self, docs: Sequence[IndexDoc], vectors: np.ndarray, owners: np.ndarray,
-                 embedder: Embedder | None, model: RetrievalModel | None = None,
-                 reranker=None) -> None:
+    def __init__(
+        self,
+        docs: Sequence[IndexDoc],
+        vectors: np.ndarray,
+        owners: np.ndarray,
+        embedder: Embedder | None,
+        model: RetrievalModel | None = None,
+        reranker=None,
+    ) -> None:
         self.docs = list(docs)
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.owners = np.asarray(owners, dtype=np.int64)
@@ -107,8 +113,9 @@ class HybridSearcher:
         alt_tokens = [tokenize(" ".join(d.alternates)) for d in self.docs]
         ans_tokens = [tokenize(d.answer) for d in self.docs]
         self._question_sets = [set(q) | set(a) for q, a in zip(q_tokens, alt_tokens, strict=True)]
-        self._doc_sets = [qs | set(a) for qs, a in zip(self._question_sets, ans_tokens,
-                                                        strict=True)]
+        self._doc_sets = [
+            qs | set(a) for qs, a in zip(self._question_sets, ans_tokens, strict=True)
+        ]
         # Document frequencies for idf-weighted coverage: a query whose rare words are
         # nowhere in the knowledge base is likely out of scope even if "password" matches.
         df: Counter[str] = Counter()
@@ -145,8 +152,9 @@ class HybridSearcher:
         dense_qa[self.owners[self._qa_rows]] = sims[self._qa_rows]
         return dense_q, dense_qa
 
-    def score(self, query: str, mode: str = "hybrid",
-              query_vector: np.ndarray | None = None) -> _Scored:
+    def score(
+        self, query: str, mode: str = "hybrid", query_vector: np.ndarray | None = None
+    ) -> _Scored:
         n = len(self.docs)
         q_list = tokenize(query)
         bm25 = self.bm25.scores(q_list)
@@ -162,8 +170,11 @@ class HybridSearcher:
         dense = np.maximum(dense_q, dense_qa)
         bm25_q = self.bm25_question.scores(q_list)
         bm25_order = _top(bm25, CANDIDATES, positive_only=True)
-        dense_order = (_top(dense, CANDIDATES, positive_only=False) if mode != "bm25"
-                       else np.zeros(0, dtype=np.int64))
+        dense_order = (
+            _top(dense, CANDIDATES, positive_only=False)
+            if mode != "bm25"
+            else np.zeros(0, dtype=np.int64)
+        )
         bm25_rank = {int(d): r for r, d in enumerate(bm25_order)}
         dense_rank = {int(d): r for r, d in enumerate(dense_order)}
         if mode == "bm25":
@@ -177,14 +188,41 @@ class HybridSearcher:
         coverage = [len(q_set & self._doc_sets[c]) / denom for c in candidates]
         q_coverage = [len(q_set & self._question_sets[c]) / denom for c in candidates]
         cjk = is_cjk(query)
-        matrix = (candidate_matrix(dense, bm25, bm25_rank, dense_rank, candidates, coverage,
-                                   q_coverage, cjk, dense_q, dense_qa, bm25_q)
-                  if candidates else np.zeros((0, 0)))
-        return _Scored(q_set, cjk, bm25, dense, dense_q, dense_qa, bm25_q, bm25_rank,
-                       dense_rank, candidates, matrix, embed_s)
+        matrix = (
+            candidate_matrix(
+                dense,
+                bm25,
+                bm25_rank,
+                dense_rank,
+                candidates,
+                coverage,
+                q_coverage,
+                cjk,
+                dense_q,
+                dense_qa,
+                bm25_q,
+            )
+            if candidates
+            else np.zeros((0, 0))
+        )
+        return _Scored(
+            q_set,
+            cjk,
+            bm25,
+            dense,
+            dense_q,
+            dense_qa,
+            bm25_q,
+            bm25_rank,
+            dense_rank,
+            candidates,
+            matrix,
+            embed_s,
+        )
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid",
-               query_vector: np.ndarray | None = None) -> SearchResult:
+    def search(
+        self, query: str, k: int = 5, mode: str = "hybrid", query_vector: np.ndarray | None = None
+    ) -> SearchResult:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         started = time.perf_counter()
@@ -202,9 +240,15 @@ class HybridSearcher:
             fused = np.array([rrf[c] for c in s.candidates])
         order = np.lexsort((np.array(s.candidates), -fused))[: max(k, 10)]
         hits = [
-            Hit(self.docs[s.candidates[i]], s.candidates[i], float(fused[i]),
-                float(s.bm25[s.candidates[i]]), float(s.dense[s.candidates[i]]),
-                s.bm25_rank.get(s.candidates[i]), s.dense_rank.get(s.candidates[i]))
+            Hit(
+                self.docs[s.candidates[i]],
+                s.candidates[i],
+                float(fused[i]),
+                float(s.bm25[s.candidates[i]]),
+                float(s.dense[s.candidates[i]]),
+                s.bm25_rank.get(s.candidates[i]),
+                s.dense_rank.get(s.candidates[i]),
+            )
             for i in order
         ]
         if self.reranker is not None and mode == "hybrid":
@@ -212,11 +256,13 @@ class HybridSearcher:
         position = {c: i for i, c in enumerate(s.candidates)}
         features = self._features(s, hits, position, fused, mode)
         confidence = self.model.calibrator(mode, s.cjk).confidence(features)
-        return SearchResult(hits[:k], confidence, features, s.embed_seconds,
-                            time.perf_counter() - started)
+        return SearchResult(
+            hits[:k], confidence, features, s.embed_seconds, time.perf_counter() - started
+        )
 
-    def _features(self, s: _Scored, hits: list[Hit], position: dict[int, int],
-                  fused: np.ndarray, mode: str) -> dict[str, float]:
+    def _features(
+        self, s: _Scored, hits: list[Hit], position: dict[int, int], fused: np.ndarray, mode: str
+    ) -> dict[str, float]:
         top = hits[0]
         row = s.matrix[position[top.index]]
         second = hits[1] if len(hits) > 1 else None
@@ -226,14 +272,20 @@ class HybridSearcher:
         matched = s.q_tokens & self._doc_sets[top.index]
         return {
             "idf_coverage": sum(q_idf[t] for t in matched) / idf_total,
-            "oov_share": (sum(1 for t in s.q_tokens if t not in self._idf) / len(s.q_tokens)
-                          if s.q_tokens else 0.0),
+            "oov_share": (
+                sum(1 for t in s.q_tokens if t not in self._idf) / len(s.q_tokens)
+                if s.q_tokens
+                else 0.0
+            ),
             "dense_q_top": float(s.dense_q[top.index]) if mode != "bm25" else 0.0,
             "top_score": float(top.score),
             "margin": float(top.score - second.score) if second else 1.0,
             "dense_top": float(top.dense) if mode != "bm25" else 0.0,
-            "dense_margin": (float(top.dense - max(h.dense for h in hits[1:]))
-                             if second and mode != "bm25" else 0.0),
+            "dense_margin": (
+                float(top.dense - max(h.dense for h in hits[1:]))
+                if second and mode != "bm25"
+                else 0.0
+            ),
             "bm25_share": float(top.bm25 / bm25_max) if bm25_max > 0 else 0.0,
             "coverage": float(row[5]),
             "q_coverage": float(row[6]),

@@ -15,9 +15,7 @@ import threading
 import unicodedata
 from functools import lru_cache
 
-_CJK_RE = re.compile(
-    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+"
-)
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
 
 
 def _mark_class() -> str:
@@ -30,8 +28,9 @@ def _mark_class() -> str:
                 ranges[-1] = (ranges[-1][0], cp)
             else:
                 ranges.append((cp, cp))
-    return "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges
-                   if b <= 0xFFFF)
+    return "".join(
+        f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges if b <= 0xFFFF
+    )
 
 
 _MARKS = _mark_class()

@@ -29,9 +29,11 @@ class Command(BaseCommand):
         self.stdout.write(f"\nanswer: {result.answer}")
         for c in result.citations:
             self.stdout.write(f"  [{c['faq_id']}] {c['question']} — {c['url']}")
-        self.stdout.write(f"confidence {result.confidence:.2f}, escalate {result.escalate}, "
-                          f"grounded {result.grounded}, timings "
-                          + ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()))
+        self.stdout.write(
+            f"confidence {result.confidence:.2f}, escalate {result.escalate}, "
+            f"grounded {result.grounded}, timings "
+            + ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
+        )
 
 
 def _dumps(data: dict) -> str:

@@ -10,8 +10,10 @@ from faq_ingest.retrieval.embedders import get_embedder
 
 
 class Command(BaseCommand):
-    help = ("Fit the fusion weights and confidence calibrators on the development splits "
-            "of labelled datasets (folders with faqs.jsonl and queries.dev.jsonl).")
+    help = (
+        "Fit the fusion weights and confidence calibrators on the development splits "
+        "of labelled datasets (folders with faqs.jsonl and queries.dev.jsonl)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--dataset", action="append", type=Path, required=True)
@@ -38,9 +40,11 @@ class Command(BaseCommand):
             labels += y
             groups += g
         fusion = evaluation.fit_fusion(matrices, labels, groups)
-        model = RetrievalModel(embedder=embedder.name, fusion=fusion,
-                               fitted_on=", ".join(f"{n}/queries.dev.jsonl"
-                                                   for n, _s, _q in searchers))
+        model = RetrievalModel(
+            embedder=embedder.name,
+            fusion=fusion,
+            fitted_on=", ".join(f"{n}/queries.dev.jsonl" for n, _s, _q in searchers),
+        )
         for mode in ("hybrid", "bm25", "dense"):
             rows = []
             for _name, searcher, queries in searchers:
@@ -48,5 +52,7 @@ class Command(BaseCommand):
                 rows += evaluation.run_queries(searcher, queries, mode)
             model.calibrators.update(evaluation.fit_calibrators(mode, rows))
         model.save(out)
-        self.stdout.write(f"wrote {out}: fusion over {sum(len(y) for y in labels)} candidates "
-                          f"from {len(labels)} queries; calibrators for hybrid, bm25, dense")
+        self.stdout.write(
+            f"wrote {out}: fusion over {sum(len(y) for y in labels)} candidates "
+            f"from {len(labels)} queries; calibrators for hybrid, bm25, dense"
+        )

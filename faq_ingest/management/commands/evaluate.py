@@ -9,8 +9,19 @@ from django.core.management.base import BaseCommand, CommandError
 from faq_ingest import evaluation
 from faq_ingest.retrieval.embedders import get_embedder
 
-COLUMNS = ("hit@1", "hit@3", "mrr@10", "ndcg@10", "abstain_precision", "abstain_recall",
-           "abstain_f1", "abstain_auprc", "ece", "p50_ms", "p95_ms")
+COLUMNS = (
+    "hit@1",
+    "hit@3",
+    "mrr@10",
+    "ndcg@10",
+    "abstain_precision",
+    "abstain_recall",
+    "abstain_f1",
+    "abstain_auprc",
+    "ece",
+    "p50_ms",
+    "p95_ms",
+)
 
 
 class Command(BaseCommand):
@@ -18,20 +29,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--queries", required=True, type=Path)
-        parser.add_argument("--faqs", type=Path, default=None,
-                            help="evaluate a throwaway index of this JSONL instead of the live KB")
+        parser.add_argument(
+            "--faqs",
+            type=Path,
+            default=None,
+            help="evaluate a throwaway index of this JSONL instead of the live KB",
+        )
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--threshold", type=float, default=None)
 
-    def handle(self, *args, queries: Path, faqs: Path | None, json: bool,
-               threshold: float | None, **opts) -> None:
+    def handle(
+        self, *args, queries: Path, faqs: Path | None, json: bool, threshold: float | None, **opts
+    ) -> None:
         threshold = settings.ANSWER_CONFIDENCE_THRESHOLD if threshold is None else threshold
         try:
             query_set = evaluation.load_queries(queries)
             if faqs is not None:
                 docs = evaluation.load_faqs(faqs)
-                searcher = evaluation.build_searcher(docs, get_embedder(),
-                                                     reranker=_reranker())
+                searcher = evaluation.build_searcher(docs, get_embedder(), reranker=_reranker())
                 key = _by_id
             else:
                 from faq_ingest.index import live_index
@@ -50,8 +65,9 @@ class Command(BaseCommand):
         if json:
             self.stdout.write(_dumps(results))
             return
-        self.stdout.write(f"{len(query_set)} queries, {len(searcher)} FAQs, "
-                          f"threshold {threshold:.2f}")
+        self.stdout.write(
+            f"{len(query_set)} queries, {len(searcher)} FAQs, threshold {threshold:.2f}"
+        )
         self.stdout.write(f"{'system':<11}" + "".join(f"{c:>18}" for c in COLUMNS))
         for system, metrics in results.items():
             self.stdout.write(f"{system:<11}" + "".join(f"{metrics[c]:>18.3f}" for c in COLUMNS))

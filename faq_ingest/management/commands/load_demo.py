@@ -10,13 +10,16 @@ from faq_ingest.models import Faq
 
 
 class Command(BaseCommand):
-    help = ("Ingest the bundled demo help center through the real crawler, over HTTP, "
-            "from the running app's /demo-help/ pages (first run only unless --force).")
+    help = (
+        "Ingest the bundled demo help center through the real crawler, over HTTP, "
+        "from the running app's /demo-help/ pages (first run only unless --force)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--server", default="http://127.0.0.1:8000")
-        parser.add_argument("--wait", type=float, default=120.0,
-                            help="seconds to wait for the server to come up")
+        parser.add_argument(
+            "--wait", type=float, default=120.0, help="seconds to wait for the server to come up"
+        )
         parser.add_argument("--force", action="store_true")
 
     def handle(self, *args, server: str, wait: float, force: bool, **opts) -> None:
