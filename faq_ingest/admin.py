@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.urls import reverse
 from django.utils.html import format_html
 
 from faq_ingest import knowledge, schedule, tasks
@@ -84,8 +86,68 @@ STAFF_EDITABLE = (
 )
 
 
+class FaqAdminForm(forms.ModelForm):
+    """Checks a FAQ's identity before it is saved, so a clash with another FAQ is an error
+    on the form rather than an IntegrityError (HTTP 500) from the database.
+
+    Identity is the `faq_unique_question_per_source` constraint: source + `question_key`.
+    `question_key` is not on the form (the admin shows it read-only), so Django's own
+    constraint validation skips it; this form works out the key the FAQ will be saved with
+    and checks it by hand. A FAQ keeps the key it already has when staff edit its question
+    (that is how re-crawls still find it), so only a new FAQ, or one without a key, gets
+    its key from the question typed in.
+    """
+
+    class Meta:
+        model = Faq
+        fields = (
+            "source",
+            "question",
+            "answer",
+            "alternates",
+            "source_url",
+            "language",
+            "kind",
+            "active",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if "question" not in cleaned or "source" not in cleaned:
+            return cleaned  # the field's own error is already on the form
+        if not self.instance.question_key:
+            from faq_ingest.extract import normalise_question
+
+            self.instance.question_key = normalise_question(cleaned["question"])[:500]
+        source = cleaned["source"]
+        if source is None:
+            return cleaned  # like the database, FAQs without a source never clash
+        clash = (
+            Faq.objects.filter(source=source, question_key=self.instance.question_key)
+            .exclude(pk=self.instance.pk)
+            .first()
+        )
+        if clash is not None:
+            url = reverse("admin:faq_ingest_faq_change", args=[clash.pk])
+            self.add_error(
+                "question",
+                forms.ValidationError(
+                    format_html(
+                        "An FAQ with this question already exists for this source: "
+                        '<a href="{}">{}</a> (questions are compared ignoring case, '
+                        "spacing and punctuation).",
+                        url,
+                        clash,
+                    ),
+                    code="duplicate_question",
+                ),
+            )
+        return cleaned
+
+
 @admin.register(Faq)
 class FaqAdmin(admin.ModelAdmin):
+    form = FaqAdminForm
     list_display = (
         "question",
         "source",
@@ -151,10 +213,7 @@ class FaqAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        if not obj.question_key:
-            from faq_ingest.extract import normalise_question
-
-            obj.question_key = normalise_question(obj.question)[:500]
+        # obj.question_key was set, and checked against other FAQs, by FaqAdminForm.clean.
         before = Faq.objects.filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
         # "Save" on an untouched form is not an edit: it must not freeze the FAQ against
