@@ -169,13 +169,23 @@ def fusion_training_rows(
     return matrices, labels, groups
 
 
+# Below this many training queries a script group shares the pooled fusion: a handful of
+# queries fits noise, not that language's balance of the retrievers.
+MIN_GROUP_QUERIES = 30
+
+
 def fit_fusion(matrices: list, labels: list, groups: list) -> dict[str, LearnedFusion]:
     fusion = {}
-    for group in sorted(set(groups)):
+    pooled = None
+    for group in ("cjk", "other"):
         picked = [i for i, g in enumerate(groups) if g == group]
-        fusion[group] = LearnedFusion.fit(
-            [matrices[i] for i in picked], [labels[i] for i in picked]
-        )
+        if len(picked) >= MIN_GROUP_QUERIES:
+            fusion[group] = LearnedFusion.fit(
+                [matrices[i] for i in picked], [labels[i] for i in picked]
+            )
+        else:
+            pooled = pooled or LearnedFusion.fit(matrices, labels)
+            fusion[group] = pooled
     return fusion
 
 
@@ -196,3 +206,65 @@ def fit_calibrators(mode: str, rows: Sequence[dict]) -> dict[str, Calibrator]:
         except ValueError:
             pass  # all correct or all wrong: the pooled calibrator serves this group
     return out
+
+
+@dataclass
+class LabelledSet:
+    """A knowledge base with labelled queries, as `fit_retrieval_model` takes them."""
+
+    name: str
+    searcher: HybridSearcher
+    queries: list[Query]
+
+
+def fold_of(query: Query, folds: int) -> int:
+    # Salted so folds are independent of the dev/test split, which hashes the bare text.
+    return int(hashlib.sha1(b"fold:" + query.text.encode()).hexdigest()[:8], 16) % folds
+
+
+def fit_retrieval_model(
+    sets: Sequence[LabelledSet], embedder_name: str, folds: int = 5
+) -> RetrievalModel:
+    """Fit the fusion on every answerable query, then the calibrators on cross-fitted
+    features: each query's hybrid features come from a fusion fitted without its fold.
+
+    Cross-fitting matters because the fusion ranks its own training queries better than
+    new ones; a calibrator fitted on in-sample rankings learns that optimism and is
+    over-confident on every knowledge base it has not seen.
+    """
+    training = []  # (set index, query, matrix, labels, group)
+    for i, labelled in enumerate(sets):
+        for q in labelled.queries:
+            m, y, g = fusion_training_rows(labelled.searcher, [q])
+            if m:
+                training.append((i, q, m[0], y[0], g[0]))
+    if not training:
+        raise ValueError("no answerable query has its gold FAQ among the candidates")
+
+    def fusion_without(fold: int | None) -> dict[str, LearnedFusion]:
+        kept = [t for t in training if fold is None or fold_of(t[1], folds) != fold]
+        return fit_fusion([t[2] for t in kept], [t[3] for t in kept], [t[4] for t in kept])
+
+    model = RetrievalModel(
+        embedder=embedder_name,
+        fusion=fusion_without(None),
+        fitted_on=", ".join(s.name for s in sets),
+    )
+    hybrid_rows: list[dict] = []
+    for fold in range(folds if folds > 1 else 0):
+        fold_model = RetrievalModel(embedder=embedder_name, fusion=fusion_without(fold))
+        for labelled in sets:
+            labelled.searcher.model = fold_model
+            held_out = [q for q in labelled.queries if fold_of(q, folds) == fold]
+            hybrid_rows += run_queries(labelled.searcher, held_out, "hybrid")
+    for labelled in sets:
+        labelled.searcher.model = model
+    if folds <= 1:
+        for labelled in sets:
+            hybrid_rows += run_queries(labelled.searcher, labelled.queries, "hybrid")
+    model.calibrators.update(fit_calibrators("hybrid", hybrid_rows))
+    for mode in ("bm25", "dense"):
+        # These rankings do not depend on anything fitted, so no cross-fitting is needed.
+        rows = [r for s in sets for r in run_queries(s.searcher, s.queries, mode)]
+        model.calibrators.update(fit_calibrators(mode, rows))
+    return model

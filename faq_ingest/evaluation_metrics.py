@@ -150,6 +150,24 @@ def expected_calibration_error(
     return float(ece)
 
 
+def ece_noise_floor(
+    confidences: Sequence[float], n_bins: int = 10, trials: int = 500, seed: int = 0
+) -> float:
+    """Mean ECE of a *perfectly calibrated* system with these confidences on this many
+    queries: outcomes are drawn as Bernoulli(confidence) and scored like real ones.
+
+    ECE is biased upwards on small sets (each bin's accuracy is a noisy estimate), so
+    an ECE of 0.08 on 60 queries can be as good as calibration gets; this says how much
+    of a measured ECE sampling noise alone explains.
+    """
+    conf = np.clip(np.asarray(confidences, dtype=float), 0.0, 1.0)
+    if len(conf) == 0 or trials <= 0:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    draws = rng.random((trials, len(conf))) < conf
+    return float(np.mean([expected_calibration_error(conf, d, n_bins) for d in draws]))
+
+
 def percentile_ms(samples_s: Sequence[float], q: float) -> float:
     """q-th percentile (0-100, linear interpolation) of durations in seconds, in ms."""
     if len(samples_s) == 0:

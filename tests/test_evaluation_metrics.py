@@ -239,3 +239,19 @@ def test_auprc_matches_sklearn(pairs):
         return
     expected = sklearn_metrics.average_precision_score(labels, 1.0 - conf)
     assert abstention_auprc(conf, labels) == pytest.approx(expected)
+
+
+def test_ece_noise_floor_shrinks_with_more_queries():
+    from faq_ingest.evaluation_metrics import ece_noise_floor
+
+    rng = np.random.default_rng(1)
+    small = rng.random(60)
+    large = rng.random(6000)
+    floor_small = ece_noise_floor(small, trials=200)
+    floor_large = ece_noise_floor(large, trials=50)
+    # Perfect calibration still scores about 0.05-0.1 on 60 queries, near 0 on 6000.
+    assert 0.03 < floor_small < 0.15
+    assert floor_large < 0.02
+    assert ece_noise_floor([]) == 0.0
+    # Certain outcomes (confidence 0 or 1) leave nothing to chance.
+    assert ece_noise_floor([0.0, 1.0, 1.0]) == pytest.approx(0.0)

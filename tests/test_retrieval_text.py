@@ -139,3 +139,27 @@ def test_any_text_gives_clean_tokens(text: str) -> None:
     assert all(t and not any(c.isspace() for c in t) for t in tokens)
     # Tokenising is a pure function of the text.
     assert tokenize(text) == tokens
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("How do I reset my password?", False),
+        ("Où est ma commande ? Déjà payée", False),
+        ("Straße und Übergröße", False),
+        ("退货期限是多久", True),
+        ("退貨期限 order 123", True),
+        ("Как сбросить пароль?", True),
+        ("Как сбросить пароль в Northwind app", True),
+        ("비밀번호를 재설정하려면", True),
+        ("パスワードをリセット", True),
+        ("كيف يمكنني إرجاع طلبي", True),
+        ("error ERR_CONN_RESET при входе", False),
+        ("", False),
+        ("12345 !!", False),
+    ],
+)
+def test_non_latin_queries_are_routed_to_the_lexical_fusion(text: str, expected: bool) -> None:
+    from faq_ingest.retrieval.text import is_mostly_non_latin
+
+    assert is_mostly_non_latin(text) is expected

@@ -19,18 +19,21 @@ from pathlib import Path
 from faq_ingest.retrieval.fusion import LearnedFusion
 
 FEATURES = (
-    "top_score",
-    "margin",
+    "logit_p",
+    "p_margin",
     "dense_top",
-    "dense_margin",
-    "bm25_share",
-    "coverage",
-    "q_coverage",
-    "agree",
-    "cjk",
-    "idf_coverage",
-    "oov_share",
     "dense_q_top",
+    "dense_margin",
+    "idf_coverage",
+    "idf_q_coverage",
+    "oov_share",
+    "agree",
+    "q_coverage",
+    "coverage",
+    "qlen",
+    "bm25_share",
+    "bm25_top_log",
+    "cjk",
 )
 DEFAULT_PATH = Path(__file__).with_name("retrieval_model.json")
 

@@ -19,7 +19,7 @@ from faq_ingest.retrieval.bm25 import BM25Index
 from faq_ingest.retrieval.calibration import RetrievalModel
 from faq_ingest.retrieval.embedders import Embedder
 from faq_ingest.retrieval.fusion import candidate_matrix, rrf_scores
-from faq_ingest.retrieval.text import is_cjk, tokenize
+from faq_ingest.retrieval.text import is_mostly_non_latin, tokenize
 
 # BM25 field weights: the question is what customers paraphrase, so it counts most.
 FIELD_WEIGHTS = {"question": 2.0, "alternates": 1.5, "answer": 0.6}
@@ -187,7 +187,8 @@ class HybridSearcher:
         denom = len(q_set) or 1
         coverage = [len(q_set & self._doc_sets[c]) / denom for c in candidates]
         q_coverage = [len(q_set & self._question_sets[c]) / denom for c in candidates]
-        cjk = is_cjk(query)
+        # The 'cjk' group: CJK, or any script the default embedder cannot read.
+        cjk = is_mostly_non_latin(query)
         matrix = (
             candidate_matrix(
                 dense,
@@ -263,33 +264,48 @@ class HybridSearcher:
     def _features(
         self, s: _Scored, hits: list[Hit], position: dict[int, int], fused: np.ndarray, mode: str
     ) -> dict[str, float]:
+        """Scale-free evidence about the top hit, the input of the confidence calibrator."""
         top = hits[0]
         row = s.matrix[position[top.index]]
-        second = hits[1] if len(hits) > 1 else None
+        # The fusion is a listwise softmax model, so its softmax over the candidates is
+        # already a (roughly calibrated) probability that this candidate is the gold one.
+        p = np.exp(fused - fused.max())
+        p /= p.sum()
+        p_top = float(p[position[top.index]])
+        p_second = float(p[position[hits[1].index]]) if len(hits) > 1 else 0.0
         bm25_max = float(s.bm25.max()) if s.bm25.size else 0.0
         q_idf = {t: self._idf.get(t, self._idf_oov) for t in s.q_tokens}
         idf_total = sum(q_idf.values()) or 1.0
-        matched = s.q_tokens & self._doc_sets[top.index]
+        dense_on = mode != "bm25"
+        dense_margin = 0.0
+        if dense_on and s.dense.size > 1:
+            # Margin over the best *other* FAQ, whether or not the top hit is the dense max.
+            second, first = np.partition(s.dense, -2)[-2:]
+            d_top = float(s.dense[top.index])
+            dense_margin = d_top - float(second if d_top >= first else first)
         return {
-            "idf_coverage": sum(q_idf[t] for t in matched) / idf_total,
+            "logit_p": math.log(p_top + 1e-6) - math.log(1.0 - p_top + 1e-6),
+            "p_margin": p_top - p_second,
+            "dense_top": float(top.dense) if dense_on else 0.0,
+            "dense_q_top": float(s.dense_q[top.index]) if dense_on else 0.0,
+            "dense_margin": dense_margin,
+            # A query whose rare words are nowhere in the knowledge base is likely out of
+            # scope even if a common word like "password" matches.
+            "idf_coverage": sum(q_idf[t] for t in s.q_tokens & self._doc_sets[top.index])
+            / idf_total,
+            "idf_q_coverage": sum(q_idf[t] for t in s.q_tokens & self._question_sets[top.index])
+            / idf_total,
             "oov_share": (
                 sum(1 for t in s.q_tokens if t not in self._idf) / len(s.q_tokens)
                 if s.q_tokens
-                else 0.0
+                else 1.0
             ),
-            "dense_q_top": float(s.dense_q[top.index]) if mode != "bm25" else 0.0,
-            "top_score": float(top.score),
-            "margin": float(top.score - second.score) if second else 1.0,
-            "dense_top": float(top.dense) if mode != "bm25" else 0.0,
-            "dense_margin": (
-                float(top.dense - max(h.dense for h in hits[1:]))
-                if second and mode != "bm25"
-                else 0.0
-            ),
-            "bm25_share": float(top.bm25 / bm25_max) if bm25_max > 0 else 0.0,
-            "coverage": float(row[5]),
-            "q_coverage": float(row[6]),
             "agree": float(top.bm25_rank == 0 and top.dense_rank == 0),
+            "q_coverage": float(row[6]),
+            "coverage": float(row[5]),
+            "qlen": math.log1p(len(s.q_tokens)),
+            "bm25_share": float(top.bm25 / bm25_max) if bm25_max > 0 else 0.0,
+            "bm25_top_log": math.log1p(max(float(top.bm25), 0.0)),
             "cjk": float(s.cjk),
         }
 

@@ -18,8 +18,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--dataset", action="append", type=Path, required=True)
         parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
+        parser.add_argument(
+            "--folds",
+            type=int,
+            default=5,
+            help="cross-fitting folds for the hybrid calibrator (1: fit in-sample)",
+        )
 
-    def handle(self, *args, dataset: list[Path], out: Path, **opts) -> None:
+    def handle(self, *args, dataset: list[Path], out: Path, folds: int, **opts) -> None:
         embedder = get_embedder()
         searchers = []
         try:
@@ -33,26 +39,19 @@ class Command(BaseCommand):
         except (OSError, evaluation.DatasetError) as exc:
             raise CommandError(str(exc)) from None
 
-        matrices, labels, groups = [], [], []
-        for _name, searcher, queries in searchers:
-            m, y, g = evaluation.fusion_training_rows(searcher, queries)
-            matrices += m
-            labels += y
-            groups += g
-        fusion = evaluation.fit_fusion(matrices, labels, groups)
-        model = RetrievalModel(
-            embedder=embedder.name,
-            fusion=fusion,
-            fitted_on=", ".join(f"{n}/queries.dev.jsonl" for n, _s, _q in searchers),
-        )
-        for mode in ("hybrid", "bm25", "dense"):
-            rows = []
-            for _name, searcher, queries in searchers:
-                searcher.model = model
-                rows += evaluation.run_queries(searcher, queries, mode)
-            model.calibrators.update(evaluation.fit_calibrators(mode, rows))
+        try:
+            model = evaluation.fit_retrieval_model(
+                [evaluation.LabelledSet(n, s, q) for n, s, q in searchers],
+                embedder.name,
+                folds=folds,
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        model.fitted_on = ", ".join(f"{n}/queries.dev.jsonl" for n, _s, _q in searchers)
         model.save(out)
         self.stdout.write(
-            f"wrote {out}: fusion over {sum(len(y) for y in labels)} candidates "
-            f"from {len(labels)} queries; calibrators for hybrid, bm25, dense"
+            f"wrote {out}: fusion for {', '.join(sorted(model.fusion))} queries, "
+            f"calibrators {', '.join(sorted(model.calibrators))} "
+            f"({folds}-fold cross-fitted), from {sum(len(q) for _n, _s, q in searchers)} "
+            "development queries"
         )
