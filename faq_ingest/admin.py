@@ -297,6 +297,7 @@ class CrawlRunAdmin(admin.ModelAdmin):
         "faqs_added",
         "faqs_updated",
         "faqs_unchanged",
+        "conflicts_link",
         "faqs_retired",
     )
     list_filter = ("status", "source")
@@ -305,6 +306,20 @@ class CrawlRunAdmin(admin.ModelAdmin):
     @admin.display(description="Duration (s)")
     def duration(self, obj: CrawlRun) -> str:
         return "—" if obj.duration_s is None else f"{obj.duration_s:.1f}"
+
+    @admin.display(description="Conflicts", ordering="conflicts")
+    def conflicts_link(self, obj: CrawlRun) -> str:
+        # Conflicts are resolved on the FAQ screen, so the count leads there. The listing
+        # shows the source's conflicts open now, which staff may have settled since.
+        if not obj.conflicts:
+            return "0"
+        url = reverse("admin:faq_ingest_faq_changelist")
+        return format_html(
+            '<a href="{}?crawl_conflict__exact=1&amp;source__id__exact={}">{}</a>',
+            url,
+            obj.source_id,
+            obj.conflicts,
+        )
 
     def has_add_permission(self, request) -> bool:
         return False

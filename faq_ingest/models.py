@@ -118,6 +118,16 @@ class CrawlRun(models.Model):
     faqs_added = models.PositiveIntegerField(default=0)
     faqs_updated = models.PositiveIntegerField(default=0)
     faqs_unchanged = models.PositiveIntegerField(default=0)
+    # Not folded into `faqs_unchanged`: these need a staff decision, and "unchanged" hid
+    # them. Counted per crawl like the other FAQ counts, so a conflict still open is
+    # counted again by every crawl that re-reads its page (see sync._apply_page).
+    conflicts = models.PositiveIntegerField(
+        default=0,
+        help_text=(
+            "FAQs read by this crawl whose page text differs from a staff edit and awaits "
+            "“Accept crawled version” or “Keep my version” in the FAQ admin."
+        ),
+    )
     faqs_retired = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
 

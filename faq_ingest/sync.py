@@ -230,6 +230,13 @@ def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome, state: _
             elif what == knowledge.UPDATED:
                 run.faqs_updated += 1
                 state.changed = True
+            elif what == knowledge.CONFLICT:
+                # Counted whenever the FAQ is left in conflict, not only when this crawl
+                # raised it: like the other counts it describes the pages this crawl read,
+                # so a run keeps showing an open conflict until staff resolve it. Every FAQ
+                # read lands in exactly one of added/updated/unchanged/conflicts. Not
+                # `changed`: the text served stays the staff's, so no index rebuild.
+                run.conflicts += 1
             else:
                 run.faqs_unchanged += 1
         state.pages[outcome.url], _ = CrawledPage.objects.update_or_create(

@@ -15,7 +15,8 @@ from tests.test_ingest_fixture_site import FaqSite
 SUMMARY = re.compile(
     r"^(?P<status>\w+): pages fetched (?P<fetched>\d+), not modified (?P<nm>\d+), "
     r"failed (?P<failed>\d+); FAQs added (?P<added>\d+), updated (?P<updated>\d+), "
-    r"unchanged (?P<unchanged>\d+), retired (?P<retired>\d+); errors (?P<errors>\d+)$"
+    r"unchanged (?P<unchanged>\d+), conflicts (?P<conflicts>\d+), retired (?P<retired>\d+); "
+    r"errors (?P<errors>\d+)$"
 )
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,7 @@ def test_summary_counts_pages_and_faq_changes() -> None:
         "added": "3",
         "updated": "0",
         "unchanged": "0",
+        "conflicts": "0",
         "retired": "0",
         "errors": "0",
     }

@@ -109,7 +109,7 @@ def test_crawl_edit_recrawl_through_celery_on_postgres(tmp_path: Path) -> None:
             run = query(
                 db_url,
                 "SELECT status, pages_fetched, faqs_added, faqs_updated, "
-                "faqs_unchanged, faqs_retired FROM faq_ingest_crawlrun "
+                "faqs_unchanged, conflicts, faqs_retired FROM faq_ingest_crawlrun "
                 "WHERE id = %s",
                 second["crawl_run_id"],
             )[0]
@@ -156,6 +156,6 @@ def test_crawl_edit_recrawl_through_celery_on_postgres(tmp_path: Path) -> None:
     ]
     # Missing once is not retired (CRAWLER_RETIRE_AFTER_MISSES defaults to 3).
     assert after[GONE_Q][2:4] == (True, 1)
-    # Unchanged: the cards FAQ, and the staff FAQ (only its conflict was recorded).
-    assert run == ("succeeded", 2, 0, 1, 2, 0)
+    # Unchanged: the cards FAQ. The staff FAQ is a conflict (only the page's text recorded).
+    assert run == ("succeeded", 2, 0, 1, 1, 1, 0)
     assert len(snapshots) >= 2, "no index rebuild after the FAQ changes"

@@ -14,7 +14,8 @@ def summary_line(run: CrawlRun) -> str:
         f"{run.status}: pages fetched {run.pages_fetched}, not modified "
         f"{run.pages_not_modified}, failed {run.pages_failed}; FAQs added "
         f"{run.faqs_added}, updated {run.faqs_updated}, unchanged {run.faqs_unchanged}, "
-        f"retired {run.faqs_retired}; errors {len(run.failures) + bool(run.error)}"
+        f"conflicts {run.conflicts}, retired {run.faqs_retired}; "
+        f"errors {len(run.failures) + bool(run.error)}"
     )
 
 
