@@ -98,7 +98,7 @@ def test_a_script_group_with_few_queries_shares_the_pooled_fusion() -> None:
     n = len(CANDIDATE_FEATURES)
     matrices = [rng.normal(size=(5, n)) for _ in range(40)]
     labels = [np.arange(5) == 0 for _ in range(40)]
-    groups = ["other"] * 35 + ["cjk"] * 5
+    groups = ["other"] * 37 + ["cjk"] * 3
     fusion = evaluation.fit_fusion(matrices, labels, groups)
     assert set(fusion) == {"cjk", "other"}
     pooled = LearnedFusion.fit(matrices, labels)
