@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chatbot import conversations, events
+from chatbot.models import conversation_group
 
 MAX_FRAME_BYTES = 64 * 1024
 
@@ -23,17 +24,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         events.register_server_loop(asyncio.get_running_loop())
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         wanted = (query.get("conversation") or [None])[0]
-        self.conversation = await database_sync_to_async(conversations.get_or_start)(wanted)
-        self.group = self.conversation.group_name
+        # Only an id: the conversation's row may not exist until the first message.
+        self.public_id = await database_sync_to_async(conversations.resolve_public_id)(wanted)
+        self.group = conversation_group(self.public_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        past = await database_sync_to_async(conversations.history)(self.conversation)
+        # Read after joining the group: whatever happens from here on arrives as an event,
+        # and whatever happened before is in this snapshot.
+        current = await database_sync_to_async(conversations.snapshot)(self.public_id)
         await self._send(
             {
                 "type": "conversation",
-                "conversation_id": str(self.conversation.public_id),
-                "status": self.conversation.status,
-                "messages": past,
+                "conversation_id": str(self.public_id),
+                "status": current.status,
+                "messages": current.messages,
             }
         )
 
@@ -72,10 +76,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _customer_message(self, text: object) -> None:
         try:
             msg = await database_sync_to_async(conversations.add_customer_message)(
-                self.conversation.pk, text
+                self.public_id, text
             )
         except conversations.MessageRejected as exc:
-            await self._send(events.error(exc.code, exc.detail))
+            await self._send(events.error(exc.code, exc.detail, retry_after=exc.retry_after))
             return
         await self._send({"type": "message_received", "message_id": msg.pk})
 

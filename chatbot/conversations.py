@@ -1,11 +1,16 @@
 """Create conversations, append messages, run the bot's reply. The only module that
-pushes chat events, and it pushes them only for committed rows."""
+pushes chat events, and it pushes them only for committed rows.
+
+A conversation is known by its public id from the moment a socket connects, but its row
+is created only with the first customer message (see `resolve_public_id`)."""
 
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
@@ -18,24 +23,55 @@ from chatbot.models import Conversation, Message
 log = logging.getLogger(__name__)
 
 STALE_STREAMING = timedelta(minutes=10)
+RATE_WINDOW = timedelta(seconds=60)  # CHATBOT_MESSAGES_PER_MINUTE counts over this
 
 
 class MessageRejected(ValueError):
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, *, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        # Seconds until the same message would be accepted; only for limits that clear by
+        # waiting (rate_limited), None for messages that are wrong in themselves.
+        self.retry_after = retry_after
 
 
-def get_or_start(public_id: str | None) -> Conversation:
-    if public_id:
+class Snapshot(NamedTuple):
+    status: str
+    messages: list[dict]
+
+
+def resolve_public_id(wanted: str | None) -> uuid.UUID:
+    """The conversation id a new socket continues. Creates nothing: the row is created
+    with the first customer message (`add_customer_message`), so page views and bots
+    that never write leave no rows behind.
+
+    `wanted` is kept when it is a well-formed id that is not a closed conversation,
+    including an id issued earlier to a socket that never wrote (it has no row yet).
+    Anything else gets a fresh id.
+    """
+    if wanted:
         try:
-            conv = Conversation.objects.filter(public_id=uuid.UUID(public_id)).first()
+            public_id = uuid.UUID(wanted)
         except ValueError:
-            conv = None
-        if conv is not None and conv.status != Conversation.CLOSED:
-            return conv
-    return Conversation.objects.create()
+            return uuid.uuid4()
+        status = (
+            Conversation.objects.filter(public_id=public_id)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if status != Conversation.CLOSED:
+            return public_id
+    return uuid.uuid4()
+
+
+def snapshot(public_id: uuid.UUID) -> Snapshot:
+    """Status and recent history for the `conversation` event; an id without a row yet
+    is an open conversation with no messages."""
+    conv = Conversation.objects.filter(public_id=public_id).first()
+    if conv is None:
+        return Snapshot(Conversation.OPEN, [])
+    return Snapshot(conv.status, history(conv))
 
 
 def validate_text(text: object) -> str:
@@ -53,17 +89,66 @@ def validate_text(text: object) -> str:
     return text
 
 
-def add_customer_message(conversation_id: int, text: object) -> Message:
-    """Persist the customer's message; the bot reply is dispatched only after commit."""
+def add_customer_message(public_id: uuid.UUID, text: object) -> Message:
+    """Persist the customer's message, creating the conversation's row with its first
+    message; the bot reply is dispatched only after commit.
+
+    Raises MessageRejected for a bad text or when the conversation is over its rate
+    limit; then nothing is saved (not even a new conversation's row).
+    """
     clean = validate_text(text)
+    try:
+        return _add_customer_message(public_id, clean)
+    except IntegrityError:
+        # Two sockets sent the first message of the same new conversation at once and the
+        # other one created the row. get_or_create already re-reads after losing the
+        # insert, but under an isolation level stricter than READ COMMITTED that re-read
+        # runs in the old snapshot and misses the row; a fresh transaction sees it.
+        return _add_customer_message(public_id, clean)
+
+
+def _add_customer_message(public_id: uuid.UUID, clean: str) -> Message:
     with transaction.atomic():
-        conv = Conversation.objects.select_for_update().get(pk=conversation_id)
+        # The row lock serialises messages of one conversation across processes, which is
+        # what makes the count below exact.
+        conv, _created = Conversation.objects.select_for_update().get_or_create(public_id=public_id)
+        _check_rate(conv)
         msg = Message.objects.create(conversation=conv, role=Message.CUSTOMER, text=clean)
         conv.save(update_fields=["updated_at"])
         # Until an agent takes over, the bot keeps answering an escalated conversation.
         if conv.status != Conversation.CLOSED:
             transaction.on_commit(lambda: dispatch_reply(msg.pk))
     return msg
+
+
+def _check_rate(conv: Conversation) -> None:
+    """At most MESSAGES_PER_MINUTE customer messages in any rolling RATE_WINDOW.
+
+    Counted from the stored messages, not process memory, so the limit holds however many
+    sockets and web processes the conversation is spread over. Rejected messages are not
+    stored, so they don't count: a client that keeps hammering is let in again as soon
+    as its accepted messages age out.
+    """
+    limit = settings.MESSAGES_PER_MINUTE
+    now = timezone.now()
+    recent = list(
+        Message.objects.filter(
+            conversation=conv, role=Message.CUSTOMER, created_at__gt=now - RATE_WINDOW
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return
+    # A slot frees up when the limit-th most recent message leaves the window.
+    wait = (recent[-1] + RATE_WINDOW - now).total_seconds()
+    retry_after = max(1, math.ceil(wait))
+    raise MessageRejected(
+        "rate_limited",
+        f"You're sending messages faster than we can answer: at most {limit} a minute. "
+        f"Please wait {retry_after} second{'s' if retry_after != 1 else ''} and try again.",
+        retry_after=retry_after,
+    )
 
 
 def dispatch_reply(customer_message_id: int) -> None:

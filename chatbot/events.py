@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from channels.layers import get_channel_layer
 
@@ -36,6 +36,7 @@ class ErrorEvent(TypedDict):
     type: Literal["error"]
     code: str
     detail: str
+    retry_after: NotRequired[int]  # seconds; only on errors that clear by waiting
 
 
 def token(message_id: int, text: str) -> TokenEvent:
@@ -55,8 +56,11 @@ def bot_message(
     }
 
 
-def error(code: str, detail: str) -> ErrorEvent:
-    return {"type": "error", "code": code, "detail": detail}
+def error(code: str, detail: str, *, retry_after: int | None = None) -> ErrorEvent:
+    event: ErrorEvent = {"type": "error", "code": code, "detail": detail}
+    if retry_after is not None:
+        event["retry_after"] = retry_after
+    return event
 
 
 _server_loop: asyncio.AbstractEventLoop | None = None

@@ -5,6 +5,12 @@ import uuid
 from django.db import models
 
 
+def conversation_group(public_id: uuid.UUID) -> str:
+    """The channel-layer group of a conversation. Built from the public id alone, so a
+    socket joins the same group before the conversation's row exists and after."""
+    return f"conv.{public_id.hex}"
+
+
 class Conversation(models.Model):
     OPEN = "open"
     ESCALATED = "escalated"
@@ -25,7 +31,7 @@ class Conversation(models.Model):
 
     @property
     def group_name(self) -> str:
-        return f"conv.{self.public_id.hex}"
+        return conversation_group(self.public_id)
 
 
 class Message(models.Model):

@@ -174,6 +174,9 @@ ANSWER_CONFIDENCE_THRESHOLD = env_float(
     "CHATBOT_CONFIDENCE_THRESHOLD", 0.5, min_value=0.0, max_value=1.0
 )
 MAX_MESSAGE_CHARS = env_int("CHATBOT_MAX_MESSAGE_CHARS", 2000, min_value=1)
+# Customer messages one conversation may send in any rolling 60 s: each one costs a model
+# reply, so a client looping on the socket must not be able to queue unbounded work.
+MESSAGES_PER_MINUTE = env_int("CHATBOT_MESSAGES_PER_MINUTE", 10, min_value=1)
 INDEX_RELOAD_CHECK_S = env_float("CHATBOT_INDEX_RELOAD_CHECK_S", 2.0, min_value=0.0)
 
 # --- Crawler ----------------------------------------------------------------------------

@@ -8,6 +8,10 @@
   const maxChars = parseInt(document.getElementById("chat").dataset.maxChars, 10) || 2000;
   const STORE = "faqbot.conversation";
   const streaming = new Map(); // message_id -> <li>
+  // Customer messages sent but not yet acknowledged, oldest first: the server answers each
+  // customer_message, in order, with message_received or with one of these errors.
+  const pending = []; // {text, li}
+  const REJECTS = new Set(["rate_limited", "message_too_long", "empty_message", "invalid_message", "frame_too_large"]);
   let socket = null;
   let retry = 0;
 
@@ -76,6 +80,12 @@
     return !streaming.has(id) && list.querySelector(`li[data-message-id="${Number(id)}"]`) !== null;
   }
   function setStatus(text) { statusEl.textContent = text; }
+  // A message the server did not take goes back into the input box, never lost: ahead of
+  // anything typed since, which stays.
+  function giveBack(text) {
+    const typed = input.value.trim();
+    input.value = typed ? text + "\n" + typed : text;
+  }
 
   function connect() {
     const proto = window.location.protocol === "https:" ? "wss" : "ws";
@@ -93,6 +103,10 @@
       try { ev = JSON.parse(e.data); } catch (err) { return; }
       if (ev.type === "conversation") {
         window.localStorage.setItem(STORE, ev.conversation_id);
+        // Sent just before the old socket dropped: if the replay doesn't end with them they
+        // were never stored, so the customer gets the text back to send again.
+        const stored = (ev.messages || []).filter((m) => m.role === "customer").slice(-pending.length).map((m) => m.text);
+        pending.splice(0).filter((p) => !stored.includes(p.text)).reverse().forEach((p) => giveBack(p.text));
         list.innerHTML = "";
         streaming.clear(); // those bubbles were just removed from the page
         (ev.messages || []).forEach((m) => {
@@ -117,7 +131,12 @@
         streaming.delete(ev.message_id);
         finishBot(li, ev);
         li.scrollIntoView({ block: "end" });
+      } else if (ev.type === "message_received") {
+        const sent = pending.shift();
+        if (sent) { sent.li.classList.remove("pending"); sent.li.dataset.messageId = ev.message_id; }
       } else if (ev.type === "error") {
+        const rejected = REJECTS.has(ev.code) ? pending.shift() : null;
+        if (rejected) { rejected.li.remove(); giveBack(rejected.text); }
         addMessage("error", ev.detail || ev.code);
       }
     };
@@ -129,7 +148,9 @@
     if (!text) return;
     if (text.length > maxChars) { addMessage("error", `Messages are limited to ${maxChars} characters.`); return; }
     if (!socket || socket.readyState !== WebSocket.OPEN) { addMessage("error", "Not connected yet — please try again in a moment."); return; }
-    addMessage("customer", text);
+    const li = addMessage("customer", text);
+    li.classList.add("pending");
+    pending.push({ text, li });
     socket.send(JSON.stringify({ type: "customer_message", text }));
     input.value = "";
   });

@@ -147,6 +147,141 @@ CITATION = {
 }
 
 
+def _page_with_server(browser, live_demo, on_customer_message):
+    """chat.js against a scripted server that answers each customer message by calling
+    `on_customer_message(n, text)` (n counts from 0) for the frames to send back, or None
+    to drop the socket instead. Every (re)connection is greeted with an empty history."""
+    import json
+    import re
+
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    hello = {"type": "conversation", "conversation_id": "c1", "status": "open", "messages": []}
+    seen: list[str] = []
+
+    def server(ws):
+        def on_message(raw):
+            frame = json.loads(raw)
+            if frame.get("type") == "customer_message":
+                replies = on_customer_message(len(seen), frame["text"])
+                seen.append(frame["text"])
+                if replies is None:
+                    ws.close()
+                    return
+                for reply in replies:
+                    ws.send(json.dumps(reply))
+
+        ws.on_message(on_message)
+        ws.send(json.dumps(hello))
+
+    page.route_web_socket(re.compile(r".*/ws/chat/.*"), server)
+    page.goto(live_demo.base_url + "/", wait_until="domcontentloaded")
+    page.wait_for_function(
+        "document.getElementById('status').textContent === 'Online'", timeout=15_000
+    )
+    return context, page, errors
+
+
+RATE_LIMITED = {
+    "type": "error",
+    "code": "rate_limited",
+    "detail": "You're sending messages faster than we can answer: at most 10 a minute. "
+    "Please wait 42 seconds and try again.",
+    "retry_after": 42,
+}
+
+
+def test_a_message_the_server_refuses_goes_back_into_the_input(browser, live_demo):
+    def server(n, text):
+        return [{"type": "message_received", "message_id": 1}] if n == 0 else [RATE_LIMITED]
+
+    context, page, errors = _page_with_server(browser, live_demo, server)
+    try:
+        page.fill("#input", "Where is my order?")
+        page.press("#input", "Enter")
+        page.wait_for_selector(".msg.customer:not(.pending)", timeout=10_000)
+        assert page.locator("#input").input_value() == ""
+
+        page.fill("#input", "And can I change the address?")
+        page.press("#input", "Enter")
+        error = page.wait_for_selector(".msg.error", timeout=10_000)
+        assert "wait 42 seconds" in error.inner_text()
+        # The refused text is back in the box to send again; only the accepted one is
+        # shown as said.
+        assert page.locator("#input").input_value() == "And can I change the address?"
+        assert page.locator(".msg.customer .body").all_inner_texts() == ["Where is my order?"]
+    finally:
+        context.close()
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    "code, detail",
+    [
+        ("message_too_long", "Messages are limited to 5 characters (this one has 20)."),
+        ("empty_message", "The message is empty."),
+    ],
+)
+def test_any_refusal_keeps_the_text(browser, live_demo, code, detail):
+    def server(n, text):
+        return [{"type": "error", "code": code, "detail": detail}]
+
+    context, page, errors = _page_with_server(browser, live_demo, server)
+    try:
+        page.fill("#input", "twenty chars exactly")
+        page.press("#input", "Enter")
+        error = page.wait_for_selector(".msg.error", timeout=10_000)
+        assert error.inner_text() == detail
+        assert page.locator("#input").input_value() == "twenty chars exactly"
+        assert page.locator(".msg.customer").count() == 0
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_a_message_lost_with_the_connection_goes_back_into_the_input(browser, live_demo):
+    # The socket drops before the message is acknowledged, and the history replayed on
+    # reconnecting doesn't have it: it was never stored, so the customer gets it back.
+    def server(n, text):
+        return None if n == 0 else []
+
+    context, page, errors = _page_with_server(browser, live_demo, server)
+    try:
+        page.fill("#input", "Where is my order?")
+        page.press("#input", "Enter")
+        page.wait_for_function(
+            "document.getElementById('input').value === 'Where is my order?'", timeout=15_000
+        )
+        assert page.locator(".msg.customer").count() == 0
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_an_unrelated_error_does_not_take_back_a_sent_message(browser, live_demo):
+    # generation_failed is about an answer, not the message being sent: the message was
+    # stored and stays shown as said.
+    def server(n, text):
+        return [
+            {"type": "error", "code": "generation_failed", "detail": "Sorry, try again."},
+            {"type": "message_received", "message_id": 7},
+        ]
+
+    context, page, errors = _page_with_server(browser, live_demo, server)
+    try:
+        page.fill("#input", "Where is my order?")
+        page.press("#input", "Enter")
+        page.wait_for_selector(".msg.customer:not(.pending)", timeout=10_000)
+        assert page.locator(".msg.error").inner_text() == "Sorry, try again."
+        assert page.locator("#input").input_value() == ""
+        assert page.locator(".msg.customer .body").all_inner_texts() == ["Where is my order?"]
+    finally:
+        context.close()
+    assert errors == []
+
+
 def test_reconnecting_mid_answer_keeps_one_bubble(browser, live_demo):
     frames = [
         {

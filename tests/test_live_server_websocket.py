@@ -96,6 +96,34 @@ def test_bad_frames_over_a_real_socket_leave_it_usable(live_demo):
         ws.close()
 
 
+def test_a_conversation_sending_too_fast_is_told_when_to_retry(live_demo):
+    limit = 10  # CHATBOT_MESSAGES_PER_MINUTE's default: the live server leaves it unset
+    ws, _ = _open(live_demo)
+    acks: list[dict] = []
+    errors: list[dict] = []
+    answers = 0
+    try:
+        for n in range(limit + 1):
+            ws.send(json.dumps({"type": "customer_message", "text": f"{QUESTION} ({n})"}))
+        # Read until every frame sent is settled and every accepted one answered, so the
+        # server's one inference thread is idle again for the next test.
+        deadline = time.monotonic() + 120
+        while len(acks) + len(errors) < limit + 1 or answers < len(acks):
+            frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if frame["type"] == "message_received":
+                acks.append(frame)
+            elif frame["type"] == "error":
+                errors.append(frame)
+            elif frame["type"] == "bot_message":
+                answers += 1
+    finally:
+        ws.close()
+
+    assert len(acks) == limit
+    assert [e["code"] for e in errors] == ["rate_limited"]
+    assert isinstance(errors[0]["retry_after"], int) and 1 <= errors[0]["retry_after"] <= 60
+
+
 def test_the_api_answers_over_http(live_demo):
     response = requests.post(
         f"{live_demo.base_url}/api/v1/ask", json={"question": QUESTION}, timeout=30
