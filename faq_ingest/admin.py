@@ -85,6 +85,18 @@ STAFF_EDITABLE = (
     "active",
 )
 
+# What staff type into; the rest of the change page is read-only crawl bookkeeping.
+FORM_FIELDS = (
+    "source",
+    "question",
+    "answer",
+    "alternates",
+    "source_url",
+    "language",
+    "kind",
+    "active",
+)
+
 
 class FaqAdminForm(forms.ModelForm):
     """Checks a FAQ's identity before it is saved, so a clash with another FAQ is an error
@@ -100,16 +112,7 @@ class FaqAdminForm(forms.ModelForm):
 
     class Meta:
         model = Faq
-        fields = (
-            "source",
-            "question",
-            "answer",
-            "alternates",
-            "source_url",
-            "language",
-            "kind",
-            "active",
-        )
+        fields = FORM_FIELDS
 
     def clean(self):
         cleaned = super().clean()
@@ -176,14 +179,7 @@ class FaqAdmin(admin.ModelAdmin):
         "updated_at",
     )
     fields = (
-        "source",
-        "question",
-        "answer",
-        "alternates",
-        "source_url",
-        "language",
-        "kind",
-        "active",
+        *FORM_FIELDS,
         "crawl_conflict_notice",
         "crawled_question",
         "crawled_answer",

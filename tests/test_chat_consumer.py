@@ -10,23 +10,12 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from chatbot.asgi import application
 from chatbot.models import Conversation, Message
+from tests.chat_client import open_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)  # replies are written by another thread
 
 RETURNS_URL = "https://shop.example/help/returns#return-window"
-ORIGIN = [(b"origin", b"http://testserver")]
-
-
-async def open_chat(query: str = "") -> tuple[WebsocketCommunicator, dict]:
-    path = "/ws/chat/" + (f"?{query}" if query else "")
-    comm = WebsocketCommunicator(application, path, headers=ORIGIN)
-    connected, _ = await comm.connect(timeout=10)
-    assert connected
-    hello = await comm.receive_json_from(timeout=10)
-    assert hello["type"] == "conversation"
-    return comm, hello
 
 
 async def receive_until_bot_message(comm: WebsocketCommunicator, timeout: float = 20) -> list[dict]:

@@ -13,13 +13,11 @@ from channels.testing import WebsocketCommunicator
 from django.db import IntegrityError
 
 from chatbot import conversations
-from chatbot.asgi import application
 from chatbot.models import Conversation, Message, conversation_group
+from tests.chat_client import open_chat
 from tests.services import app_env, fresh_postgres_database, manage
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the consumer's ORM runs in a thread
-
-ORIGIN = [(b"origin", b"http://testserver")]
 
 
 @pytest.fixture
@@ -27,16 +25,6 @@ def dispatched(monkeypatch) -> list[int]:
     calls: list[int] = []
     monkeypatch.setattr("chatbot.conversations.dispatch_reply", calls.append)
     return calls
-
-
-async def open_chat(query: str = "") -> tuple[WebsocketCommunicator, dict]:
-    path = "/ws/chat/" + (f"?{query}" if query else "")
-    comm = WebsocketCommunicator(application, path, headers=ORIGIN)
-    connected, _ = await comm.connect(timeout=10)
-    assert connected
-    hello = await comm.receive_json_from(timeout=10)
-    assert hello["type"] == "conversation"
-    return comm, hello
 
 
 async def visit(query: str = "") -> dict:

@@ -16,13 +16,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from chatbot import conversations
-from chatbot.asgi import application
 from chatbot.models import Conversation, Message
+from tests.chat_client import open_chat
 from tests.services import ROOT, app_env
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the consumer's ORM runs in a thread
 
-ORIGIN = [(b"origin", b"http://testserver")]
 LIMIT = 3
 
 
@@ -34,16 +33,6 @@ def dispatched(settings, monkeypatch) -> list[int]:
     calls: list[int] = []
     monkeypatch.setattr("chatbot.conversations.dispatch_reply", calls.append)
     return calls
-
-
-async def open_chat(query: str = "") -> tuple[WebsocketCommunicator, dict]:
-    path = "/ws/chat/" + (f"?{query}" if query else "")
-    comm = WebsocketCommunicator(application, path, headers=ORIGIN)
-    connected, _ = await comm.connect(timeout=10)
-    assert connected
-    hello = await comm.receive_json_from(timeout=10)
-    assert hello["type"] == "conversation"
-    return comm, hello
 
 
 async def say(comm: WebsocketCommunicator, text: str) -> dict:
