@@ -73,18 +73,6 @@ class FaqRevisionInline(admin.TabularInline):
         return False
 
 
-# Fields whose change by staff makes the FAQ theirs.
-STAFF_EDITABLE = (
-    "source_id",
-    "question",
-    "answer",
-    "alternates",
-    "source_url",
-    "language",
-    "kind",
-    "active",
-)
-
 # What staff type into; the rest of the change page is read-only crawl bookkeeping.
 FORM_FIELDS = (
     "source",
@@ -96,6 +84,8 @@ FORM_FIELDS = (
     "kind",
     "active",
 )
+# Attributes whose change by staff makes the FAQ theirs (the source compared by id).
+STAFF_EDITABLE = tuple("source_id" if f == "source" else f for f in FORM_FIELDS)
 
 
 class FaqAdminForm(forms.ModelForm):
