@@ -29,6 +29,7 @@ class DatasetError(ValueError):
 class Query:
     text: str
     gold: tuple[str, ...]
+    line: int = 0  # where it came from, for error messages
 
 
 def _jsonl(path: Path) -> Iterable[tuple[int, dict]]:
@@ -47,20 +48,35 @@ def _jsonl(path: Path) -> Iterable[tuple[int, dict]]:
 
 def load_faqs(path: Path) -> list[IndexDoc]:
     docs = []
+    seen: dict[str, int] = {}
     for lineno, row in _jsonl(path):
-        try:
-            alternates = tuple(str(a) for a in row.get("alternates") or [])
-            docs.append(
-                IndexDoc(
-                    id=str(row["id"]),
-                    question=str(row["question"]),
-                    answer=str(row["answer"]),
-                    alternates=alternates,
-                    lang=str(row.get("lang") or ""),
-                )
+        where = f"{path}:{lineno}"
+        for name in ("id", "question", "answer"):
+            if name not in row:
+                raise DatasetError(f"{where}: missing field '{name}'")
+        if not isinstance(row["id"], str | int) or isinstance(row["id"], bool):
+            raise DatasetError(f"{where}: 'id' must be a string")
+        faq_id = str(row["id"])
+        if faq_id in seen:
+            raise DatasetError(f"{where}: duplicate id {faq_id!r} (first on line {seen[faq_id]})")
+        seen[faq_id] = lineno
+        question, answer = row["question"], row["answer"]
+        if not isinstance(question, str) or not question.strip():
+            raise DatasetError(f"{where}: 'question' must be a non-empty string")
+        if not isinstance(answer, str):
+            raise DatasetError(f"{where}: 'answer' must be a string")
+        alternates = row.get("alternates") or []
+        if not isinstance(alternates, list) or not all(isinstance(a, str) for a in alternates):
+            raise DatasetError(f"{where}: 'alternates' must be a list of strings")
+        docs.append(
+            IndexDoc(
+                id=faq_id,
+                question=question,
+                answer=answer,
+                alternates=tuple(a for a in alternates if a.strip()),
+                lang=str(row.get("lang") or ""),
             )
-        except KeyError as exc:
-            raise DatasetError(f"{path}:{lineno}: missing field {exc}") from None
+        )
     if not docs:
         raise DatasetError(f"{path}: no FAQs")
     return docs
@@ -69,12 +85,30 @@ def load_faqs(path: Path) -> list[IndexDoc]:
 def load_queries(path: Path) -> list[Query]:
     queries = []
     for lineno, row in _jsonl(path):
-        if not isinstance(row.get("query"), str) or not isinstance(row.get("gold"), list):
+        text, gold = row.get("query"), row.get("gold")
+        if (
+            not isinstance(text, str)
+            or not isinstance(gold, list)
+            or not all(isinstance(g, str | int) and not isinstance(g, bool) for g in gold)
+        ):
             raise DatasetError(f'{path}:{lineno}: expected {{"query": str, "gold": [str]}}')
-        queries.append(Query(row["query"], tuple(str(g) for g in row["gold"])))
+        if not text.strip():
+            raise DatasetError(f"{path}:{lineno}: empty query")
+        queries.append(Query(text, tuple(str(g) for g in gold), lineno))
     if not queries:
         raise DatasetError(f"{path}: no queries")
     return queries
+
+
+def check_gold(queries: Sequence[Query], docs: Sequence[IndexDoc], key, path: Path) -> None:
+    """Every gold label must name an FAQ in the index: a typo in a gold id would
+    otherwise silently count as a retrieval miss."""
+    known = {key(d) for d in docs}
+    unknown = [(q.line, g) for q in queries for g in q.gold if g not in known]
+    if unknown:
+        shown = ", ".join(f"line {line}: {g!r}" for line, g in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        raise DatasetError(f"{path}: gold labels not in the knowledge base: {shown}{more}")
 
 
 def dev_split(queries: Sequence[Query], dev: bool = True) -> list[Query]:

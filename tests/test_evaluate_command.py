@@ -4,6 +4,7 @@ production configuration, on a throwaway index or the live knowledge base."""
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -89,3 +90,55 @@ def test_malformed_query_files_give_a_clear_error(tmp_path, bad_line):
 def test_live_mode_without_an_index_says_to_crawl_first(tmp_path):
     with pytest.raises(CommandError, match="crawl first"):
         call_command("evaluate", queries=_jsonl(tmp_path / "q.jsonl", QUERIES))
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [
+        ('{"query": "", "gold": []}', "q.jsonl:2: empty query"),
+        ('{"query": "x", "gold": "ret"}', "q.jsonl:2: expected"),
+        ('{"query": "x", "gold": [["ret"]]}', "q.jsonl:2: expected"),
+        (
+            '{"query": "x", "gold": ["no-such-id"]}',
+            "not in the knowledge base: line 2: 'no-such-id'",
+        ),
+    ],
+)
+def test_bad_queries_and_unknown_gold_ids_are_named(tmp_path, bad_line, message):
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps(QUERIES[0]) + "\n" + bad_line + "\n")
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("evaluate", queries=queries, faqs=_jsonl(tmp_path / "f.jsonl", FAQS))
+
+
+@pytest.mark.parametrize(
+    ("bad_faq", "message"),
+    [
+        (
+            {"id": "ret", "question": "Again?", "answer": "x"},
+            "duplicate id 'ret' (first on line 1)",
+        ),
+        ({"id": "n", "question": "   ", "answer": "x"}, "'question' must be a non-empty string"),
+        ({"id": "n", "question": "Q?", "answer": None}, "'answer' must be a string"),
+        (
+            {"id": "n", "question": "Q?", "answer": "x", "alternates": "one"},
+            "'alternates' must be a list of strings",
+        ),
+        ({"id": ["n"], "question": "Q?", "answer": "x"}, "'id' must be a string"),
+        ({"question": "Q?", "answer": "x"}, "missing field 'id'"),
+    ],
+)
+def test_bad_faq_files_are_rejected_with_the_line(tmp_path, bad_faq, message):
+    faqs = _jsonl(tmp_path / "f.jsonl", [FAQS[0], bad_faq])
+    with pytest.raises(CommandError, match=re.escape(f"f.jsonl:2: {message}")):
+        call_command("evaluate", queries=_jsonl(tmp_path / "q.jsonl", QUERIES[:1]), faqs=faqs)
+
+
+def test_a_single_string_alternate_is_not_split_into_characters(tmp_path):
+    from faq_ingest.evaluation import load_faqs
+
+    faqs = _jsonl(
+        tmp_path / "f.jsonl",
+        [{"id": "a", "question": "Q?", "answer": "x", "alternates": ["Other wording", " "]}],
+    )
+    assert load_faqs(faqs)[0].alternates == ("Other wording",)

@@ -36,8 +36,10 @@ class Command(BaseCommand):
             query_set = evaluation.load_queries(queries)
             if faqs is not None:
                 docs = evaluation.load_faqs(faqs)
-                searcher = evaluation.build_searcher(docs, get_embedder(), reranker=_reranker())
                 key = _by_id
+                # Before embedding every FAQ: a bad label should fail in a second, not minutes.
+                evaluation.check_gold(query_set, docs, key, queries)
+                searcher = evaluation.build_searcher(docs, get_embedder(), reranker=_reranker())
             else:
                 from faq_ingest.index import live_index
 
@@ -45,6 +47,7 @@ class Command(BaseCommand):
                 if searcher is None:
                     raise CommandError("the live knowledge base has no index yet; crawl first")
                 key = _by_question
+                evaluation.check_gold(query_set, searcher.docs, key, queries)
         except (OSError, evaluation.DatasetError) as exc:
             raise CommandError(str(exc)) from None
         systems = ["hybrid", "bm25", "dense"]
