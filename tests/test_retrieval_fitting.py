@@ -180,3 +180,11 @@ def test_shipped_model_matches_the_default_embedder_and_the_feature_lists() -> N
         assert set(fusion.weights) == set(CANDIDATE_FEATURES)
     for name in ("hybrid", "hybrid:cjk", "hybrid:other", "bm25", "dense"):
         assert set(model.calibrators[name].weights) == set(FEATURES), name
+
+
+def test_calibrate_command_rejects_gold_ids_that_name_no_faq(tmp_path) -> None:
+    faqs, queries = synthetic_kb()
+    write_dataset(tmp_path / "kb", faqs, [*queries, {"query": "x", "gold": ["nope"]}])
+    with pytest.raises(CommandError, match="not in the knowledge base"):
+        call_command("calibrate", "--dataset", str(tmp_path / "kb"), "--out", str(tmp_path / "m"))
+    assert not (tmp_path / "m").exists()

@@ -34,8 +34,10 @@ class Command(BaseCommand):
                 if not dev.exists():
                     raise CommandError(f"{dev} is missing")
                 docs = evaluation.load_faqs(folder / "faqs.jsonl")
+                labelled = evaluation.load_queries(dev)
+                evaluation.check_gold(labelled, docs, lambda doc: doc.id, dev)
                 searcher = evaluation.build_searcher(docs, embedder, model=RetrievalModel())
-                searchers.append((folder.name, searcher, evaluation.load_queries(dev)))
+                searchers.append((folder.name, searcher, labelled))
         except (OSError, evaluation.DatasetError) as exc:
             raise CommandError(str(exc)) from None
 
