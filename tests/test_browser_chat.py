@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -147,10 +148,12 @@ CITATION = {
 }
 
 
+@contextmanager
 def _page_with_server(browser, live_demo, on_customer_message):
     """chat.js against a scripted server that answers each customer message by calling
     `on_customer_message(n, text)` (n counts from 0) for the frames to send back, or None
-    to drop the socket instead. Every (re)connection is greeted with an empty history."""
+    to drop the socket instead. Every (re)connection is greeted with an empty history.
+    Yields the page; on leaving, the page must not have thrown a script error."""
     import json
     import re
 
@@ -181,7 +184,16 @@ def _page_with_server(browser, live_demo, on_customer_message):
     page.wait_for_function(
         "document.getElementById('status').textContent === 'Online'", timeout=15_000
     )
-    return context, page, errors
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == []
+
+
+def _send(page, text: str) -> None:
+    page.fill("#input", text)
+    page.press("#input", "Enter")
 
 
 RATE_LIMITED = {
@@ -197,24 +209,18 @@ def test_a_message_the_server_refuses_goes_back_into_the_input(browser, live_dem
     def server(n, text):
         return [{"type": "message_received", "message_id": 1}] if n == 0 else [RATE_LIMITED]
 
-    context, page, errors = _page_with_server(browser, live_demo, server)
-    try:
-        page.fill("#input", "Where is my order?")
-        page.press("#input", "Enter")
+    with _page_with_server(browser, live_demo, server) as page:
+        _send(page, "Where is my order?")
         page.wait_for_selector(".msg.customer:not(.pending)", timeout=10_000)
         assert page.locator("#input").input_value() == ""
 
-        page.fill("#input", "And can I change the address?")
-        page.press("#input", "Enter")
+        _send(page, "And can I change the address?")
         error = page.wait_for_selector(".msg.error", timeout=10_000)
         assert "wait 42 seconds" in error.inner_text()
         # The refused text is back in the box to send again; only the accepted one is
         # shown as said.
         assert page.locator("#input").input_value() == "And can I change the address?"
         assert page.locator(".msg.customer .body").all_inner_texts() == ["Where is my order?"]
-    finally:
-        context.close()
-    assert errors == []
 
 
 @pytest.mark.parametrize(
@@ -228,17 +234,12 @@ def test_any_refusal_keeps_the_text(browser, live_demo, code, detail):
     def server(n, text):
         return [{"type": "error", "code": code, "detail": detail}]
 
-    context, page, errors = _page_with_server(browser, live_demo, server)
-    try:
-        page.fill("#input", "twenty chars exactly")
-        page.press("#input", "Enter")
+    with _page_with_server(browser, live_demo, server) as page:
+        _send(page, "twenty chars exactly")
         error = page.wait_for_selector(".msg.error", timeout=10_000)
         assert error.inner_text() == detail
         assert page.locator("#input").input_value() == "twenty chars exactly"
         assert page.locator(".msg.customer").count() == 0
-    finally:
-        context.close()
-    assert errors == []
 
 
 def test_a_message_lost_with_the_connection_goes_back_into_the_input(browser, live_demo):
@@ -247,17 +248,12 @@ def test_a_message_lost_with_the_connection_goes_back_into_the_input(browser, li
     def server(n, text):
         return None if n == 0 else []
 
-    context, page, errors = _page_with_server(browser, live_demo, server)
-    try:
-        page.fill("#input", "Where is my order?")
-        page.press("#input", "Enter")
+    with _page_with_server(browser, live_demo, server) as page:
+        _send(page, "Where is my order?")
         page.wait_for_function(
             "document.getElementById('input').value === 'Where is my order?'", timeout=15_000
         )
         assert page.locator(".msg.customer").count() == 0
-    finally:
-        context.close()
-    assert errors == []
 
 
 def test_an_unrelated_error_does_not_take_back_a_sent_message(browser, live_demo):
@@ -269,17 +265,12 @@ def test_an_unrelated_error_does_not_take_back_a_sent_message(browser, live_demo
             {"type": "message_received", "message_id": 7},
         ]
 
-    context, page, errors = _page_with_server(browser, live_demo, server)
-    try:
-        page.fill("#input", "Where is my order?")
-        page.press("#input", "Enter")
+    with _page_with_server(browser, live_demo, server) as page:
+        _send(page, "Where is my order?")
         page.wait_for_selector(".msg.customer:not(.pending)", timeout=10_000)
         assert page.locator(".msg.error").inner_text() == "Sorry, try again."
         assert page.locator("#input").input_value() == ""
         assert page.locator(".msg.customer .body").all_inner_texts() == ["Where is my order?"]
-    finally:
-        context.close()
-    assert errors == []
 
 
 def test_reconnecting_mid_answer_keeps_one_bubble(browser, live_demo):

@@ -93,9 +93,11 @@ def test_env_choice_rejects_unknown_values(monkeypatch):
         env_choice("X_CHOICE", "a", ("a", "b"))
 
 
-def _settings_import(env: dict[str, str]) -> subprocess.CompletedProcess:
+def _settings_import(
+    env: dict[str, str], code: str = "import chatbot.settings"
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "import chatbot.settings"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -152,3 +154,25 @@ def test_an_invalid_database_url_is_a_config_error(tmp_path):
     result = _settings_import(app_env(DATA_DIR=str(tmp_path), DATABASE_URL="notadb://x"))
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+def _rate_limit_from_env(tmp_path, value: str | None) -> subprocess.CompletedProcess:
+    env = app_env(DATA_DIR=str(tmp_path))
+    env.pop("CHATBOT_MESSAGES_PER_MINUTE", None)
+    if value is not None:
+        env["CHATBOT_MESSAGES_PER_MINUTE"] = value
+    return _settings_import(env, "import chatbot.settings as s; print(s.MESSAGES_PER_MINUTE)")
+
+
+@pytest.mark.parametrize("value, expected", [(None, "10"), ("25", "25"), (" 1 ", "1")])
+def test_the_rate_limit_comes_from_the_environment(tmp_path, value, expected):
+    result = _rate_limit_from_env(tmp_path, value)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten", "2.5"])
+def test_a_bad_rate_limit_stops_the_process_naming_the_variable(tmp_path, value):
+    result = _rate_limit_from_env(tmp_path, value)
+    assert result.returncode != 0
+    assert "ConfigError" in result.stderr and "CHATBOT_MESSAGES_PER_MINUTE" in result.stderr
