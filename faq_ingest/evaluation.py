@@ -268,18 +268,18 @@ def fit_retrieval_model(
     new ones; a calibrator fitted on in-sample rankings learns that optimism and is
     over-confident on every knowledge base it has not seen.
     """
-    training = []  # (set index, query, matrix, labels, group)
-    for i, labelled in enumerate(sets):
+    training = []  # (query, candidate matrix, gold labels, script group)
+    for labelled in sets:
         for q in labelled.queries:
             m, y, g = fusion_training_rows(labelled.searcher, [q])
             if m:
-                training.append((i, q, m[0], y[0], g[0]))
+                training.append((q, m[0], y[0], g[0]))
     if not training:
         raise ValueError("no answerable query has its gold FAQ among the candidates")
 
     def fusion_without(fold: int | None) -> dict[str, LearnedFusion]:
-        kept = [t for t in training if fold is None or fold_of(t[1], folds) != fold]
-        return fit_fusion([t[2] for t in kept], [t[3] for t in kept], [t[4] for t in kept])
+        kept = [t for t in training if fold is None or fold_of(t[0], folds) != fold]
+        return fit_fusion([t[1] for t in kept], [t[2] for t in kept], [t[3] for t in kept])
 
     model = RetrievalModel(
         embedder=embedder_name,
@@ -287,16 +287,16 @@ def fit_retrieval_model(
         fitted_on=", ".join(s.name for s in sets),
     )
     hybrid_rows: list[dict] = []
-    for fold in range(folds if folds > 1 else 0):
-        fold_model = RetrievalModel(embedder=embedder_name, fusion=fusion_without(fold))
-        for labelled in sets:
-            labelled.searcher.model = fold_model
-            held_out = [q for q in labelled.queries if fold_of(q, folds) == fold]
-            hybrid_rows += run_queries(labelled.searcher, held_out, "hybrid")
+    if folds > 1:
+        for fold in range(folds):
+            fold_model = RetrievalModel(embedder=embedder_name, fusion=fusion_without(fold))
+            for labelled in sets:
+                labelled.searcher.model = fold_model
+                held_out = [q for q in labelled.queries if fold_of(q, folds) == fold]
+                hybrid_rows += run_queries(labelled.searcher, held_out, "hybrid")
     for labelled in sets:
         labelled.searcher.model = model
-    if folds <= 1:
-        for labelled in sets:
+        if folds <= 1:  # in-sample, only for comparison
             hybrid_rows += run_queries(labelled.searcher, labelled.queries, "hybrid")
     model.calibrators.update(fit_calibrators("hybrid", hybrid_rows))
     for mode in ("bm25", "dense"):
