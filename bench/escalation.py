@@ -474,7 +474,7 @@ def timing(convs: list[dict], policy, retrieval: Retrieval) -> None:
     print(
         f"\ncost: before_answer + after_answer {per_call * 1000:.2f} ms per message "
         f"(mean over {len(texts)}), hybrid retrieval {search * 1000:.1f} ms (median, "
-        f"{retrieval.embedder}); triggers / retrieval = {per_call / search:.2f}"
+        f"{retrieval.embedder}); triggers / retrieval = {per_call / search:.3f}"
     )
 
 

@@ -13,7 +13,10 @@ read + JSON detail to store) or None:
     trigger = after_feedback(history)               # history includes that rating
     ...and the "Talk to a person" button:  trigger = button()
 
-`history` is the conversation's earlier turns, oldest first, without the current text.
+`history` is the conversation's earlier turns, oldest first, without the current text
+(chatbot.models.Message rows map onto `Turn` field by field; roles are the same strings).
+after_answer may read FAQ tags from the database: call it from sync code (in async code
+through sync_to_async), or pass `tags_of`.
 Only the turns since the last handoff count (an agent turn, or any turn marked
 `escalated`): after an agent hands the conversation back, old thumbs-down and old misses
 must not bounce the customer straight back into the queue (a handoff loop).
@@ -209,7 +212,11 @@ def after_answer(
     found: list[Trigger] = []
     if policy.on(SENSITIVE_TOPIC) and policy.sensitive_faq_tags and cited:
         found += _sensitive_tags(cited, policy, tags_of or faq_tags)
-    if policy.on(LOW_CONFIDENCE) and confidence < policy.confidence_threshold:
+    if (
+        policy.on(LOW_CONFIDENCE)
+        and policy.low_confidence_misses >= 1
+        and confidence < policy.confidence_threshold
+    ):
         earlier = _misses_in_a_row(_since_handoff(history), policy.confidence_threshold)
         if len(earlier) + 1 >= policy.low_confidence_misses:
             found.append(_low_confidence(confidence, earlier, policy))
@@ -233,7 +240,7 @@ def low_confidence_needs_rephrase(
     policy = policy or get_policy()
     if confidence >= policy.confidence_threshold:
         return False
-    if not policy.on(LOW_CONFIDENCE):
+    if not policy.on(LOW_CONFIDENCE) or policy.low_confidence_misses < 1:
         return True
     earlier = _misses_in_a_row(_since_handoff(history), policy.confidence_threshold)
     return len(earlier) + 1 < policy.low_confidence_misses

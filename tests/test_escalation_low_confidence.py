@@ -121,3 +121,9 @@ def test_the_default_asks_to_rephrase_once(settings):
 
     assert shipped.HANDOFF_LOW_CONFIDENCE_MISSES == 2
     assert esc.EscalationPolicy().low_confidence_misses == 2
+
+
+def test_a_hand_built_policy_with_zero_misses_also_never_hands_over():
+    policy = replace(ONCE, low_confidence_misses=0)  # `enabled` still lists the kind
+    assert after([], 0.0, policy) is None
+    assert esc.low_confidence_needs_rephrase([], 0.0, policy=policy)
