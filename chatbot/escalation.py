@@ -30,6 +30,7 @@ in docs/escalation.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -62,6 +63,7 @@ SCOPE_CONVERSATION, SCOPE_IN_A_ROW = "conversation", "in_a_row"
 FEEDBACK_SCOPES = (SCOPE_CONVERSATION, SCOPE_IN_A_ROW)
 
 _QUOTE_CHARS = 80
+_MAX_SIGNALS = 6  # a message full of swearing must not make a page-long reason
 
 
 @dataclass(frozen=True)
@@ -178,11 +180,14 @@ def before_answer(
             found.append(
                 Trigger(
                     FRUSTRATION,
-                    "The customer sounds frustrated: " + ", ".join(mood.signals) + ".",
+                    "The customer sounds frustrated: "
+                    + ", ".join(mood.signals[:_MAX_SIGNALS])
+                    + (", …" if len(mood.signals) > _MAX_SIGNALS else "")
+                    + ".",
                     {
                         "score": mood.score,
                         "threshold": policy.frustration_threshold,
-                        "signals": list(mood.signals),
+                        "signals": list(mood.signals[: 2 * _MAX_SIGNALS]),
                     },
                 )
             )
@@ -208,6 +213,7 @@ def after_answer(
     """
     policy = policy or get_policy()
     _check_text(text)
+    confidence = _as_confidence(confidence)
     cited = tuple(int(i) for i in cited_faq_ids)
     found: list[Trigger] = []
     if policy.on(SENSITIVE_TOPIC) and policy.sensitive_faq_tags and cited:
@@ -238,7 +244,7 @@ def low_confidence_needs_rephrase(
     when confidence is high enough, and always True when low confidence never hands over
     (low_confidence_misses = 0)."""
     policy = policy or get_policy()
-    if confidence >= policy.confidence_threshold:
+    if _as_confidence(confidence) >= policy.confidence_threshold:
         return False
     if not policy.on(LOW_CONFIDENCE) or policy.low_confidence_misses < 1:
         return True
@@ -291,6 +297,15 @@ def faq_tags(faq_ids: tuple[int, ...]) -> dict[int, tuple[str, ...]]:
 # --- helpers ----------------------------------------------------------------------------
 
 
+def _as_confidence(value: float | None) -> float:
+    """A usable confidence: NaN, None or garbage reads as "not confident" (0.0)."""
+    try:
+        value = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    return min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
+
+
 def _check_text(text: str) -> None:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
@@ -327,9 +342,10 @@ def _misses_in_a_row(turns: Sequence[Turn], threshold: float) -> list[float]:
     for turn in reversed(turns):
         if turn.role != BOT or turn.confidence is None:
             continue
-        if turn.confidence >= threshold:
+        confidence = _as_confidence(turn.confidence)
+        if confidence >= threshold:
             break
-        misses.append(turn.confidence)
+        misses.append(confidence)
     return misses
 
 

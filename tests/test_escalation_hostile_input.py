@@ -156,3 +156,24 @@ def test_random_unicode_never_raises(text):
 )
 def test_word_salad_from_the_lexicon_never_raises(text):
     run_all(text)
+
+
+def test_a_message_full_of_distinct_swearwords_gives_a_short_reason():
+    text = " ".join(f"fuck{n}" for n in range(500))
+    trigger = esc.before_answer(text, [], policy=POLICY)
+    assert trigger.kind == esc.FRUSTRATION
+    assert len(trigger.reason) < 300 and trigger.reason.endswith(", ….")
+    assert len(trigger.detail["signals"]) <= 12
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf"), None, "high"])
+def test_a_broken_confidence_reads_as_not_confident(bad):
+    trigger = esc.after_answer(
+        "q", [], confidence=bad, cited_faq_ids=(), policy=POLICY, tags_of=lambda _i: {}
+    )
+    assert trigger.kind == esc.LOW_CONFIDENCE
+    assert json.loads(json.dumps(trigger.detail, allow_nan=False))["confidence"] == 0.0
+    # In the history, a broken confidence is a miss; a missing one (None) is no answer.
+    history = [esc.Turn(esc.BOT, "…", confidence=bad)]  # type: ignore[arg-type]
+    twice = esc.EscalationPolicy(low_confidence_misses=2)
+    assert esc.low_confidence_needs_rephrase(history, bad, policy=twice) is (bad is None)
