@@ -51,6 +51,7 @@ bench: install
 	$(PY) bench/retrieval.py
 	$(PY) bench/ingest.py
 	$(PY) bench/answer.py
+	$(PY) bench/escalation.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -179,6 +179,37 @@ MAX_MESSAGE_CHARS = env_int("CHATBOT_MAX_MESSAGE_CHARS", 2000, min_value=1)
 MESSAGES_PER_MINUTE = env_int("CHATBOT_MESSAGES_PER_MINUTE", 10, min_value=1)
 INDEX_RELOAD_CHECK_S = env_float("CHATBOT_INDEX_RELOAD_CHECK_S", 2.0, min_value=0.0)
 
+# --- When the bot hands over to a person (chatbot/escalation.py, docs/escalation.md) ------
+# Read through chatbot.escalation.get_policy(), the one accessor, so staff-editable storage
+# can replace these later.
+# 2: the first miss asks the customer to rephrase (bench/escalation.py: unnecessary handoffs
+# of answerable questions 18% -> 2% on the dev split, one turn later for the rest).
+HANDOFF_LOW_CONFIDENCE_MISSES = env_int("CHATBOT_HANDOFF_LOW_CONFIDENCE_MISSES", 2, min_value=0)
+HANDOFF_NEGATIVE_FEEDBACK = env_int("CHATBOT_HANDOFF_NEGATIVE_FEEDBACK", 2, min_value=0)
+HANDOFF_NEGATIVE_FEEDBACK_SCOPE = env_choice(
+    "CHATBOT_HANDOFF_NEGATIVE_FEEDBACK_SCOPE", "conversation", ("conversation", "in_a_row")
+)
+HANDOFF_FRUSTRATION = env_bool("CHATBOT_HANDOFF_FRUSTRATION", True)
+HANDOFF_FRUSTRATION_THRESHOLD = env_float(
+    "CHATBOT_HANDOFF_FRUSTRATION_THRESHOLD", 2.0, min_value=0.5
+)
+HANDOFF_CIRCLING = env_int("CHATBOT_HANDOFF_CIRCLING", 2, min_value=0)
+if HANDOFF_CIRCLING == 1:
+    raise ConfigError("CHATBOT_HANDOFF_CIRCLING must be 0 (off) or at least 2, got 1")
+# Must match chatbot.escalation_text.SENSITIVE_TOPICS (a test checks it); spelled out here
+# so that settings import no application code.
+HANDOFF_TOPIC_CHOICES = ("legal", "chargeback", "privacy", "self_harm", "safety", "fraud")
+HANDOFF_SENSITIVE_TOPICS = env_list("CHATBOT_HANDOFF_SENSITIVE_TOPICS", list(HANDOFF_TOPIC_CHOICES))
+if unknown_topics := sorted(set(HANDOFF_SENSITIVE_TOPICS) - set(HANDOFF_TOPIC_CHOICES)):
+    raise ConfigError(
+        "CHATBOT_HANDOFF_SENSITIVE_TOPICS: unknown topic(s) "
+        f"{', '.join(unknown_topics)}; choose from {', '.join(HANDOFF_TOPIC_CHOICES)}"
+    )
+HANDOFF_SENSITIVE_KEYWORDS = env_list("CHATBOT_HANDOFF_SENSITIVE_KEYWORDS", [])
+HANDOFF_SENSITIVE_FAQ_TAGS = env_list(
+    "CHATBOT_HANDOFF_SENSITIVE_FAQ_TAGS", ["handoff", *HANDOFF_TOPIC_CHOICES]
+)
+
 # --- Crawler ----------------------------------------------------------------------------
 CRAWLER_ALLOWED_PRIVATE_HOSTS = env_list("CRAWLER_ALLOWED_PRIVATE_HOSTS", [])
 CRAWLER_MAX_PAGES = env_int("CRAWLER_MAX_PAGES", 200, min_value=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
@@ -86,6 +88,34 @@ FORM_FIELDS = (
 )
 # Attributes whose change by staff makes the FAQ theirs (the source compared by id).
 STAFF_EDITABLE = tuple("source_id" if f == "source" else f for f in FORM_FIELDS)
+# Tags are staff labels, not page content: editing them neither takes the FAQ from the
+# crawler nor rebuilds the index (chatbot/escalation.py reads them live, by id).
+LABEL_FIELDS = ("tags",)
+_TAG_SPLIT = re.compile(r"[,，、\n]+")
+MAX_TAG_CHARS = 50
+
+
+class TagsField(forms.CharField):
+    """Tags typed as "privacy, legal"; stored as a list of casefolded, unique strings."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        text = super().to_python(value) or ""
+        tags: list[str] = []
+        for part in _TAG_SPLIT.split(text):
+            tag = " ".join(part.split()).casefold()
+            if not tag or tag in tags:
+                continue
+            if len(tag) > MAX_TAG_CHARS:
+                raise forms.ValidationError(
+                    f"Each tag must be at most {MAX_TAG_CHARS} characters.", code="tag_too_long"
+                )
+            tags.append(tag)
+        return tags
 
 
 class FaqAdminForm(forms.ModelForm):
@@ -100,9 +130,18 @@ class FaqAdminForm(forms.ModelForm):
     its key from the question typed in.
     """
 
+    tags = TagsField(
+        required=False,
+        help_text=(
+            "Comma-separated labels. When the bot cites a FAQ with a tag listed in "
+            "CHATBOT_HANDOFF_SENSITIVE_FAQ_TAGS (by default handoff, legal, chargeback, "
+            "privacy, self_harm, safety, fraud), it hands the conversation to a person."
+        ),
+    )
+
     class Meta:
         model = Faq
-        fields = FORM_FIELDS
+        fields = (*FORM_FIELDS, *LABEL_FIELDS)
 
     def clean(self):
         cleaned = super().clean()
@@ -170,6 +209,7 @@ class FaqAdmin(admin.ModelAdmin):
     )
     fields = (
         *FORM_FIELDS,
+        *LABEL_FIELDS,
         "crawl_conflict_notice",
         "crawled_question",
         "crawled_answer",

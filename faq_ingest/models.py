@@ -47,6 +47,13 @@ class Faq(models.Model):
     alternates = models.JSONField(
         default=list, blank=True, help_text="Other phrasings of the question."
     )
+    # Staff labels. A tag listed in CHATBOT_HANDOFF_SENSITIVE_FAQ_TAGS makes the bot hand the
+    # conversation to a person whenever it cites this FAQ (chatbot/escalation.py).
+    tags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Labels such as “privacy” or “legal”; see CHATBOT_HANDOFF_SENSITIVE_FAQ_TAGS.",
+    )
     source_url = models.URLField(max_length=2000, blank=True)
     language = models.CharField(max_length=16, blank=True)
     kind = models.CharField(max_length=16, choices=KIND_CHOICES, default=KIND_FAQ)
