@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 
 from faq_ingest import index, sync, tasks
+from faq_ingest.models import Faq, IndexSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,11 @@ def heal() -> dict[str, object]:
     """Reap, then rebuild the index unless it already holds exactly the active FAQs (a
     missing snapshot, or one left stale by an interrupted crawl or build)."""
     reaped = reap_abandoned()
-    snapshot = index.build_snapshot()
+    snapshot = None
+    if Faq.objects.filter(active=True).exists() or IndexSnapshot.objects.exists():
+        # (A fresh install has nothing to index; loading the embedder for it would only
+        # slow the first start.)
+        snapshot = index.build_snapshot()
     result: dict[str, object] = {**reaped, "rebuilt_snapshot": snapshot.pk if snapshot else None}
     if reaped["crawls"] or reaped["builds"] or snapshot:
         log.warning("ingestion recovered: %s", result)

@@ -207,9 +207,6 @@ def crawl_source(
     except Exception as exc:
         log.exception("crawl of %s failed", source)
         run.status, run.error = CrawlRun.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-        if state.changed:
-            # Pages applied before the failure are committed; the index must show them.
-            knowledge.request_index_rebuild()
     finally:
         state.lease.stop()
     run.finished_at = timezone.now()
@@ -218,6 +215,11 @@ def crawl_source(
         run.refresh_from_db()
         return run
     FaqSource.objects.filter(pk=source.pk).update(last_crawled_at=run.finished_at)
+    if state.changed or run.faqs_retired:
+        # After the run is saved: in the embedded shape the build runs right here, and a
+        # process killed in it must not leave a finished crawl looking abandoned. Pages
+        # applied before a failure are committed too; the index must show them.
+        knowledge.request_index_rebuild()
     return run
 
 
@@ -229,9 +231,12 @@ def _crawl(
     max_pages: int | None,
     max_depth: int | None,
 ) -> None:
+    conditional = _previous_crawl_completed(run)
     prior = {
         url: PriorPage(
-            etag=p.etag or None, last_modified=p.last_modified or None, content_hash=p.content_hash
+            etag=(p.etag or None) if conditional else None,
+            last_modified=(p.last_modified or None) if conditional else None,
+            content_hash=p.content_hash,
         )
         for url, p in state.pages.items()
     }
@@ -295,8 +300,6 @@ def _crawl(
         else:
             run.status = CrawlRun.FAILED
             run.error = run.error or "no page could be fetched"
-        if state.changed or run.faqs_retired:
-            knowledge.request_index_rebuild()
 
 
 def _emptied_pages(state: _RunState) -> list[tuple[PageOutcome, list[ExtractedFaq], int]]:
@@ -354,6 +357,23 @@ def _mass_retirement_reason(would: int, active: int) -> str:
         "CRAWLER_MAX_RETIRE_SHARE), so nothing was retired. If they really left the site, "
         "deactivate them in the FAQ admin (filter on the source) or raise the limit."
     )
+
+
+def _previous_crawl_completed(run: CrawlRun) -> bool:
+    """Whether the source's previous crawl walked the whole site.
+
+    One that failed or died part-way stored validators for the pages it reached but never
+    followed their links; a 304 for those now would hide the pages below them (a 304 has
+    no links to read). So after such a crawl every page is fetched in full once; pages
+    whose content did not change are still recognised by their hash and not re-applied.
+    """
+    previous = (
+        CrawlRun.objects.filter(source_id=run.source_id, pk__lt=run.pk)
+        .exclude(status=CrawlRun.REFUSED)
+        .order_by("-pk")
+        .first()
+    )
+    return previous is None or previous.status != CrawlRun.FAILED
 
 
 def _robots_blocked_reason(source: FaqSource, fetcher: Fetcher, skipped: int) -> str:

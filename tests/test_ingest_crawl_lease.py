@@ -222,3 +222,33 @@ def test_heartbeat_renews_the_lease_and_notices_when_it_is_taken() -> None:
     assert heartbeat.beat() is False
     with pytest.raises(leases.LeaseLost):
         heartbeat.check()
+
+
+def test_the_crawl_after_an_interrupted_one_finds_the_pages_it_never_reached(
+    monkeypatch,
+) -> None:
+    site = FaqSite(
+        {
+            "/": [("Do you ship abroad?", "Yes.")],
+            "/a": [("Gift wrap?", "Yes.")],
+            "/b": [("Store pickup?", "Yes, in Leeds.")],
+        }
+    )
+    real = knowledge.apply_crawled
+
+    def dies_on_a(source, item, run):
+        if item.question == "Gift wrap?":
+            raise RuntimeError("worker killed")
+        return real(source, item, run)
+
+    with site.serve() as server:
+        source = make_source(server)
+        monkeypatch.setattr(knowledge, "apply_crawled", dies_on_a)
+        assert sync.crawl_source(source.pk).status == CrawlRun.FAILED  # "/" stored, no more
+        monkeypatch.setattr(knowledge, "apply_crawled", real)
+        redo = sync.crawl_source(source.pk)
+        # "/" would answer 304 to its stored ETag, and a 304 has no links to follow.
+        conditional = [r for r in server.requests_for("/") if "if-none-match" in r.headers]
+    assert redo.status == CrawlRun.SUCCEEDED and redo.faqs_added == 2
+    assert Faq.objects.count() == 3
+    assert conditional == []
