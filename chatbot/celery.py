@@ -29,4 +29,5 @@ def _check_index_on_start(sender=None, **_kwargs) -> None:
     """Every worker that starts asks the `ingest` queue for the start-up check: close the
     crawls and builds a killed worker left behind, and rebuild a missing or stale index.
     Sent by name: this module is loaded before Django's apps are."""
-    app.send_task("faq_ingest.tasks.heal", queue="ingest")
+    # Expires: with no ingest worker up, the checks of restarted workers must not pile up.
+    app.send_task("faq_ingest.tasks.heal", queue="ingest", expires=600)

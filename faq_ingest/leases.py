@@ -227,6 +227,8 @@ def abandonment(
     now: datetime,
 ) -> str | None:
     """Why a running row counts as abandoned now, or None if its owner may still be at work."""
+    if owner and owner_is_gone(owner):
+        return f"worker stopped responding: {describe_owner(owner)} is gone (killed or crashed)"
     if expires_at is None:
         # A row written before leases existed: its start is the only clue.
         if started_at < now - lease_duration():
@@ -235,8 +237,6 @@ def abandonment(
     if expires_at < now:
         since = (heartbeat_at or started_at).strftime("%Y-%m-%d %H:%M:%S UTC")
         return f"worker stopped responding: no heartbeat from {describe_owner(owner)} since {since}"
-    if owner and owner_is_gone(owner):
-        return f"worker stopped responding: {describe_owner(owner)} is gone (killed or crashed)"
     return None
 
 
