@@ -32,3 +32,10 @@ if settings.INFERENCE_MODE == "inline" and settings.WARMUP_ON_START:
     from chatbot.inference import warm_up_in_background  # noqa: E402
 
     warm_up_in_background()
+
+if settings.INGEST_RECOVER_ON_START:
+    # The index is checked against the FAQ table and abandoned crawls/builds are closed,
+    # in the background (embedded) or by an ingest worker (scaled); start-up never waits.
+    from faq_ingest.recovery import start_background_recovery  # noqa: E402
+
+    start_background_recovery()

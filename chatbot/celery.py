@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
 
@@ -22,3 +22,12 @@ def _warm_up(**_kwargs) -> None:
 
         get_embedder()
         get_generator()
+
+
+@worker_ready.connect
+def _check_index_on_start(sender=None, **_kwargs) -> None:
+    """Every worker that starts asks the `ingest` queue for the start-up check: close the
+    crawls and builds a killed worker left behind, and rebuild a missing or stale index.
+    Sent by name: this module is loaded before Django's apps are."""
+    # Expires: with no ingest worker up, the checks of restarted workers must not pile up.
+    app.send_task("faq_ingest.tasks.heal", queue="ingest", expires=600)

@@ -141,6 +141,12 @@ CELERY_TASK_ROUTES = {
     "chatbot.tasks.*": {"queue": "inference"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Redis re-delivers a task whose worker died (acks_late) once it has been unacknowledged
+# this long. Crawls and index builds are safe to receive twice (their lease tells a live
+# run from a dead one), so lowering it only makes recovery after a killed worker faster.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600, min_value=1)
+}
 CELERY_TIMEZONE = "UTC"
 
 # "inline": the web process generates answers itself, in a worker thread.
@@ -218,6 +224,24 @@ CRAWLER_POLITENESS_DELAY_S = env_float("CRAWLER_POLITENESS_DELAY_S", 0.0, min_va
 # A FAQ is retired only after being missing from this many consecutive successful crawls.
 CRAWLER_RETIRE_AFTER_MISSES = env_int("CRAWLER_RETIRE_AFTER_MISSES", 3, min_value=1)
 INDEX_REBUILD_DEBOUNCE_S = env_float("CHATBOT_INDEX_DEBOUNCE_S", 5.0, min_value=0.0)
+# A crawl that would retire more than this share of a source's active FAQs retires nothing
+# and is marked suspicious for staff to look at (1 turns the share check off).
+CRAWLER_MAX_RETIRE_SHARE = env_float("CRAWLER_MAX_RETIRE_SHARE", 0.3, min_value=0.0, max_value=1.0)
+# Crawls and index builds hold a lease that a heartbeat renews every quarter of it; a run
+# whose lease ran out (its worker was killed or hung) is marked failed and no longer
+# blocks the next one (see docs/operations.md, "Crash safety").
+INGEST_LEASE_S = env_float("CHATBOT_INGEST_LEASE_S", 60.0, min_value=2.0)
+# The web process's start-up check (chatbot/asgi.py); the in-process test suite turns it off.
+INGEST_RECOVER_ON_START = True
+# While a scaled deployment runs beat, expired leases are also looked for this often, so a
+# worker that died mid-crawl is noticed even when nothing else starts.
+CELERY_BEAT_SCHEDULE = {
+    "reap expired ingest leases": {
+        "task": "faq_ingest.tasks.reap_leases",
+        "schedule": max(INGEST_LEASE_S, 30.0),
+        "options": {"queue": "ingest", "expires": max(INGEST_LEASE_S, 30.0)},
+    }
+}
 
 # --- Static, i18n, logging --------------------------------------------------------------
 STATIC_URL = "static/"

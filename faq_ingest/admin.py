@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django import forms
@@ -10,12 +11,24 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
-from faq_ingest import knowledge, schedule, tasks
+from faq_ingest import knowledge, schedule, sync, tasks
+from faq_ingest.errors import CrawlNotStarted
 from faq_ingest.models import CrawledPage, CrawlRun, Faq, FaqRevision, FaqSource, IndexSnapshot
+
+log = logging.getLogger(__name__)
+
+
+def _send_crawl(source_id: int) -> None:
+    try:
+        tasks.crawl_source.delay(source_id)
+    except CrawlNotStarted as exc:
+        # Embedded shape only (the task runs inline): another crawl won the lease between
+        # the check in the action and now. The REFUSED run in the crawl list says so.
+        log.warning("crawl of source %s not started: %s", source_id, exc)
 
 
 def _enqueue_crawl(source_id: int) -> None:
-    transaction.on_commit(lambda: tasks.crawl_source.delay(source_id))
+    transaction.on_commit(lambda: _send_crawl(source_id))
 
 
 @admin.register(FaqSource)
@@ -37,9 +50,18 @@ class FaqSourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Crawl now")
     def crawl_now(self, request, queryset):
+        queued = 0
         for source in queryset:
+            holder = sync.running_crawl(source.pk)
+            if holder is not None:
+                self.message_user(
+                    request, f"Not queued: {sync.busy_message(holder)}.", messages.WARNING
+                )
+                continue
             _enqueue_crawl(source.pk)
-        self.message_user(request, f"Queued {queryset.count()} crawl(s).", messages.SUCCESS)
+            queued += 1
+        if queued:
+            self.message_user(request, f"Queued {queued} crawl(s).", messages.SUCCESS)
 
     @admin.action(description="Crawl all enabled sources")
     def crawl_all(self, request, queryset):
@@ -325,9 +347,16 @@ class CrawlRunAdmin(admin.ModelAdmin):
         "faqs_unchanged",
         "conflicts_link",
         "faqs_retired",
+        "notice",
     )
     list_filter = ("status", "source")
     readonly_fields = [f.name for f in CrawlRun._meta.fields] + ["duration"]
+
+    @admin.display(description="Why")
+    def notice(self, obj: CrawlRun) -> str:
+        # Why a crawl retired nothing, failed or never started: the first thing staff need.
+        text = obj.suspicious_reason or obj.error
+        return text if len(text) <= 160 else text[:159] + "…"
 
     @admin.display(description="Duration (s)")
     def duration(self, obj: CrawlRun) -> str:
@@ -371,4 +400,7 @@ class IndexSnapshotAdmin(admin.ModelAdmin):
         "created_at",
         "ready_at",
         "error",
+        "lease_owner",
+        "heartbeat_at",
+        "lease_expires_at",
     )

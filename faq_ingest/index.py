@@ -6,6 +6,8 @@ snapshot row. Every process keeps the newest READY snapshot in memory and checks
 newer one at most every CHATBOT_INDEX_RELOAD_CHECK_S seconds, so web and inference
 processes on any machine pick up a rebuild without a restart. Snapshot ids are allocated
 when a build starts, so "newest READY id" is also "built from the freshest data".
+A BUILDING row holds a lease (leases.py) renewed while it embeds; a build whose process
+died is closed as FAILED by the next build or by recovery (recovery.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from faq_ingest import leases
 from faq_ingest.models import Faq, IndexSnapshot
 from faq_ingest.retrieval.embedders import Embedder, get_embedder
 from faq_ingest.retrieval.searcher import HybridSearcher, IndexDoc, SearchResult
@@ -119,8 +122,24 @@ def embed_with_reuse(
     return vectors, np.asarray(owners, dtype=np.int32), hashes
 
 
+def reap_builds() -> list[tuple[int, str]]:
+    """Mark BUILDING snapshots whose builder died (lease ran out, or its process is gone)
+    as FAILED, so they neither block nor wait an hour to be pruned."""
+    return leases.reap(
+        IndexSnapshot.objects.all(),
+        running_status=IndexSnapshot.BUILDING,
+        failed_status=IndexSnapshot.FAILED,
+        started_field="created_at",
+    )
+
+
 def build_snapshot(*, force: bool = False) -> IndexSnapshot | None:
-    """Build and publish a snapshot of the active FAQs; None when nothing changed."""
+    """Build and publish a snapshot of the active FAQs.
+
+    None when nothing changed, when a live build of exactly this content is already
+    running elsewhere, or when this build lost its lease before publishing.
+    """
+    reap_builds()
     embedder = get_embedder()
     faqs = list(Faq.objects.filter(active=True).order_by("id"))
     docs = [faq_to_doc(f) for f in faqs]
@@ -128,25 +147,42 @@ def build_snapshot(*, force: bool = False) -> IndexSnapshot | None:
     latest = IndexSnapshot.objects.filter(status=IndexSnapshot.READY).order_by("-id").first()
     if not force and latest is not None and latest.fingerprint == fp:
         return None
+    if not force and _live_build_of(fp):
+        return None
     snap = IndexSnapshot.objects.create(
-        status=IndexSnapshot.BUILDING, embedder=embedder.name, fingerprint=fp, faq_count=len(docs)
+        status=IndexSnapshot.BUILDING,
+        embedder=embedder.name,
+        fingerprint=fp,
+        faq_count=len(docs),
+        **leases.lease_fields(),
     )
+    heartbeat = leases.Heartbeat(
+        IndexSnapshot, snap.pk, snap.lease_owner, IndexSnapshot.BUILDING
+    ).start()
     started = time.perf_counter()
     try:
         vectors, owners, hashes = embed_with_reuse(docs, embedder, _previous_vectors(embedder.name))
         payload = encode_payload(docs, vectors, owners, hashes)
     except Exception as exc:
-        IndexSnapshot.objects.filter(pk=snap.pk).update(
-            status=IndexSnapshot.FAILED, error=repr(exc)[:2000]
+        _owned(snap).update(
+            status=IndexSnapshot.FAILED, error=repr(exc)[:2000], lease_expires_at=None
         )
         raise
+    finally:
+        heartbeat.stop()
     with transaction.atomic():
-        IndexSnapshot.objects.filter(pk=snap.pk).update(
+        published = _owned(snap).update(
             status=IndexSnapshot.READY,
             payload=payload,
             ready_at=timezone.now(),
             build_seconds=time.perf_counter() - started,
+            lease_expires_at=None,
         )
+    if not published:
+        # Recovery presumed this process dead (it stalled past its lease) and closed the
+        # row; whoever rebuilds next publishes the same content.
+        log.warning("index snapshot %s lost its lease before publishing; discarded", snap.pk)
+        return None
     _prune()
     snap.refresh_from_db()
     log.info("index snapshot %s ready: %s FAQs in %.2fs", snap.pk, len(docs), snap.build_seconds)
@@ -160,10 +196,41 @@ def _prune() -> None:
         .values_list("id", flat=True)[KEEP_SNAPSHOTS:]
     )
     IndexSnapshot.objects.filter(id__in=ready_ids).delete()
+    # A BUILDING row is never deleted here: it is live, or reap_builds has closed it.
     cutoff = timezone.now() - timezone.timedelta(hours=1)
-    IndexSnapshot.objects.filter(
-        status__in=[IndexSnapshot.FAILED, IndexSnapshot.BUILDING], created_at__lt=cutoff
-    ).delete()
+    IndexSnapshot.objects.filter(status=IndexSnapshot.FAILED, created_at__lt=cutoff).delete()
+
+
+def _owned(snap: IndexSnapshot):  # -> QuerySet[IndexSnapshot]
+    """The build's row, as long as this process still holds its lease."""
+    return IndexSnapshot.objects.filter(
+        pk=snap.pk, status=IndexSnapshot.BUILDING, lease_owner=snap.lease_owner
+    )
+
+
+def _live_build_of(fp: str) -> bool:
+    # Called after reap_builds: a BUILDING row left now has a live (or recent) builder.
+    return IndexSnapshot.objects.filter(status=IndexSnapshot.BUILDING, fingerprint=fp).exists()
+
+
+def index_is_current() -> bool:
+    """Whether the newest READY snapshot holds exactly the active FAQs (loads the embedder,
+    whose name is part of the fingerprint)."""
+    docs = [faq_to_doc(f) for f in Faq.objects.filter(active=True).order_by("id")]
+    latest = IndexSnapshot.objects.filter(status=IndexSnapshot.READY).order_by("-id").first()
+    return latest is not None and latest.fingerprint == fingerprint(docs, get_embedder().name)
+
+
+def ensure_current(wait_s: float = 0.0, poll_s: float = 1.0) -> bool:
+    """Build unless the index is current; when another process is building it, wait up to
+    `wait_s` for that build. True once the index holds the active FAQs."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        if build_snapshot() is not None or index_is_current():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
 
 
 class _LiveIndex:

@@ -119,18 +119,35 @@ def mark_seen(faq_ids: set[int]) -> None:
     Faq.objects.filter(pk__in=faq_ids, missing_count__gt=0).update(missing_count=0)
 
 
+def count_retirements(source: FaqSource, seen_ids: set[int], retire_after: int) -> tuple[int, int]:
+    """(FAQs `retire_missing` would retire now, active FAQs of the source)."""
+    active = Faq.objects.filter(source=source, active=True)
+    would = (
+        active.exclude(pk__in=seen_ids)
+        .filter(missing_count__gte=retire_after - 1, edited_by_staff=False)
+        .count()
+    )
+    return would, active.count()
+
+
 def retire_missing(
-    source: FaqSource, seen_ids: set[int], retire_after: int, run: CrawlRun | None
+    source: FaqSource,
+    seen_ids: set[int],
+    retire_after: int,
+    run: CrawlRun | None,
+    *,
+    retire: bool = True,
 ) -> int:
     """Count one more miss for every active FAQ of `source` not seen by a successful crawl,
-    and retire those missing `retire_after` times in a row. Returns how many retired."""
+    and retire those missing `retire_after` times in a row. Returns how many retired.
+    `retire=False` counts the misses only (a crawl held back by the mass-retirement guard)."""
     retired = 0
     missing = (
         Faq.objects.select_for_update().filter(source=source, active=True).exclude(pk__in=seen_ids)
     )
     for faq in missing:
         faq.missing_count += 1
-        if faq.missing_count >= retire_after and not faq.edited_by_staff:
+        if retire and faq.missing_count >= retire_after and not faq.edited_by_staff:
             faq.active, faq.retired_at = False, timezone.now()
             faq.save(update_fields=["missing_count", "active", "retired_at", "updated_at"])
             _revision(faq, "crawler: retired", run)

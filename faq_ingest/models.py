@@ -107,11 +107,18 @@ class CrawlRun(models.Model):
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
     FAILED = "failed"
+    # Every page answered, but what they said looks like an outage (FAQ pages emptied, or a
+    # mass retirement): nothing was retired; `suspicious_reason` says why.
+    SUSPICIOUS = "suspicious"
+    # Never started: another crawl of the source held the lease (`error` names it).
+    REFUSED = "refused"
     STATUS_CHOICES = [
         (RUNNING, "Running"),
         (SUCCEEDED, "Succeeded"),
         (PARTIAL, "Partial (some pages failed)"),
         (FAILED, "Failed"),
+        (SUSPICIOUS, "Suspicious (nothing retired)"),
+        (REFUSED, "Not started (another crawl was running)"),
     ]
 
     source = models.ForeignKey(FaqSource, on_delete=models.CASCADE, related_name="crawl_runs")
@@ -137,6 +144,14 @@ class CrawlRun(models.Model):
     )
     faqs_retired = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    suspicious_reason = models.TextField(blank=True)
+    # The Celery task that ran this crawl: a redelivered task finds its earlier attempt.
+    task_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # The lease (see faq_ingest/leases.py): who runs the crawl and until when the claim
+    # holds without a new heartbeat. Cleared when the run finishes.
+    lease_owner = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -196,6 +211,10 @@ class IndexSnapshot(models.Model):
     build_seconds = models.FloatField(default=0.0)
     payload = models.BinaryField(blank=True, default=b"")
     error = models.TextField(blank=True)
+    # The build's lease, as on CrawlRun: a BUILDING row whose lease ran out is marked failed.
+    lease_owner = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -8,30 +8,40 @@ Rules that keep the knowledge base safe:
   page succeeded;
 - a page that answers 404/410 fails that crawl (nothing retired) and is remembered as
   gone; if it is still gone next time that is no failure, and only from then on do its
-  FAQs count misses. A page that comes back is simply fetched again.
+  FAQs count misses. A page that comes back is simply fetched again;
+- a crawl that looks like an outage is SUSPICIOUS and retires nothing: pages that held
+  FAQs now hold none (a "Down for maintenance" page answered 200), or it would retire
+  more than CRAWLER_MAX_RETIRE_SHARE of the source. The FAQ-less pages of such a crawl
+  are not stored, so an outage page never becomes a passage.
+
+The RUNNING row is a lease (see leases.py): a crawl whose worker died is closed as FAILED
+once its lease runs out (at once, when its process is known to be gone), and the FAQs it
+had already saved are indexed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from faq_ingest import knowledge
+from faq_ingest import knowledge, leases
 from faq_ingest.crawl import CrawlLimits, PageOutcome, PriorPage, crawl_site, url_origin
-from faq_ingest.extract import extract_faqs, normalise_question
+from faq_ingest.errors import CrawlNotStarted, DuplicateDelivery
+from faq_ingest.extract import ExtractedFaq, extract_faqs, normalise_question
 from faq_ingest.fetch import Fetcher
-from faq_ingest.models import CrawledPage, CrawlRun, FaqSource
+from faq_ingest.models import CrawledPage, CrawlRun, Faq, FaqRevision, FaqSource
 from faq_ingest.robots import fetch_robots
 
 log = logging.getLogger(__name__)
 
-# A RUNNING row older than this belongs to a worker that died; it no longer blocks.
-STALE_RUN = timedelta(hours=2)
+# Retiring one or two FAQs of a small source is routine, whatever share of it they are;
+# the share check starts at this many.
+MASS_RETIREMENT_MIN = 3
 # Fetch errors that mean "this page no longer exists", as opposed to "try again later".
 GONE_CODES = frozenset({"http_404", "http_410"})
 PAGE_GONE = "gone"
@@ -49,43 +59,167 @@ class _RunState:
     visited: set[str] = field(default_factory=set)
     touched: list[CrawledPage] = field(default_factory=list)  # 304/unchanged, saved in bulk
     changed: bool = False  # any FAQ added or updated
+    # Fetched pages with no FAQ on them, applied at the end unless the crawl is suspicious.
+    deferred: list[tuple[PageOutcome, list[ExtractedFaq]]] = field(default_factory=list)
+    lease: leases.Heartbeat | None = None
 
 
-def start_run(source_id: int) -> CrawlRun | None:
-    """Claim the source for one crawl; None if it is gone, disabled or already crawling."""
+# --------------------------------------------------------------------------------------------
+# Claiming a source: the lease
+# --------------------------------------------------------------------------------------------
+
+
+def reap_crawls(source_id: int | None = None) -> list[tuple[int, str]]:
+    """Close the crawls (of one source, or all) whose worker died; index what they saved."""
+    runs = (
+        CrawlRun.objects.all()
+        if source_id is None
+        else CrawlRun.objects.filter(source_id=source_id)
+    )
+    closed = leases.reap(
+        runs,
+        running_status=CrawlRun.RUNNING,
+        failed_status=CrawlRun.FAILED,
+        started_field="started_at",
+        extra={"finished_at": timezone.now()},
+    )
+    ids = [pk for pk, _ in closed]
+    if ids and FaqRevision.objects.filter(crawl_run_id__in=ids).exists():
+        # The dead crawl committed FAQ changes page by page, but never reached the
+        # rebuild at its end.
+        knowledge.request_index_rebuild()
+    return closed
+
+
+def running_crawl(source_id: int) -> CrawlRun | None:
+    """The live crawl of the source, if one holds its lease (abandoned ones are closed)."""
+    reap_crawls(source_id)
+    return CrawlRun.objects.filter(source_id=source_id, status=CrawlRun.RUNNING).first()
+
+
+def busy_message(holder: CrawlRun) -> str:
+    return (
+        f"crawl #{holder.pk} of “{holder.source}” is still running (started "
+        f"{holder.started_at:%Y-%m-%d %H:%M:%S} UTC, "
+        f"{leases.holder_summary(holder.lease_owner, holder.heartbeat_at)}); "
+        "try again when it has finished"
+    )
+
+
+def start_run(source_id: int, *, task_id: str = "") -> CrawlRun:
+    """Claim the source for one crawl and return the new RUNNING run.
+
+    `task_id` is the Celery task's id. When the broker delivers a task again (its worker
+    died, acks_late), the earlier attempt's run is found by it: if that run finished, it is
+    returned as is (not RUNNING: nothing to do); if it is still alive, DuplicateDelivery
+    is raised; if its worker died, it is closed and the crawl starts over.
+
+    Raises CrawlNotStarted when the source is gone or disabled, or another live crawl
+    holds it; that refusal is recorded as a REFUSED run so staff see it.
+    """
+    reap_crawls(source_id)
     with transaction.atomic():
         source = FaqSource.objects.select_for_update().filter(pk=source_id).first()
-        if source is None or not source.enabled:
-            return None
-        stale_before = timezone.now() - STALE_RUN
-        CrawlRun.objects.filter(
-            source=source, status=CrawlRun.RUNNING, started_at__lt=stale_before
-        ).update(status=CrawlRun.FAILED, finished_at=timezone.now(), error="abandoned (stale)")
-        if CrawlRun.objects.filter(source=source, status=CrawlRun.RUNNING).exists():
-            return None
-        return CrawlRun.objects.create(source=source)
+        if source is None:
+            raise CrawlNotStarted(f"source {source_id} does not exist")
+        if not source.enabled:
+            raise CrawlNotStarted(f"source “{source}” is disabled")
+        if task_id:
+            done = (
+                CrawlRun.objects.filter(source=source, task_id=task_id)
+                .exclude(status__in=[CrawlRun.RUNNING, CrawlRun.FAILED, CrawlRun.REFUSED])
+                .first()
+            )
+            if done is not None:
+                return done
+        holder = CrawlRun.objects.filter(source=source, status=CrawlRun.RUNNING).first()
+        if holder is None:
+            return CrawlRun.objects.create(source=source, task_id=task_id, **leases.lease_fields())
+        if task_id and holder.task_id == task_id:
+            raise DuplicateDelivery(f"crawl #{holder.pk} of this task is still running")
+        message = busy_message(holder)
+        refused = CrawlRun.objects.create(
+            source=source,
+            task_id=task_id,
+            status=CrawlRun.REFUSED,
+            finished_at=timezone.now(),
+            error=f"not started: {message}",
+        )
+    # Raised after the block so that the REFUSED row is committed.
+    raise CrawlNotStarted(message, refused_run_id=refused.pk)
+
+
+def _finish(run: CrawlRun) -> bool:
+    """Save the finished run if this process still holds its lease; False if it lost it."""
+    with transaction.atomic():
+        held = (
+            CrawlRun.objects.select_for_update()
+            .filter(pk=run.pk, status=CrawlRun.RUNNING, lease_owner=run.lease_owner)
+            .exists()
+        )
+        if not held:
+            return False
+        run.lease_expires_at = None
+        run.save()
+    return True
+
+
+def _assert_lease(run: CrawlRun) -> None:
+    """Inside a transaction: lock the run row, or raise LeaseLost if it is not ours now."""
+    held = (
+        CrawlRun.objects.select_for_update()
+        .filter(pk=run.pk, status=CrawlRun.RUNNING, lease_owner=run.lease_owner)
+        .exists()
+    )
+    if not held:
+        raise leases.LeaseLost(f"crawl #{run.pk} was closed by recovery")
+
+
+# --------------------------------------------------------------------------------------------
+# One crawl
+# --------------------------------------------------------------------------------------------
 
 
 def crawl_source(
-    source_id: int, *, max_pages: int | None = None, max_depth: int | None = None
-) -> CrawlRun | None:
-    """Crawl one source now and apply what it finds; None if it could not be claimed."""
-    run = start_run(source_id)
-    if run is None:
-        return None
+    source_id: int,
+    *,
+    max_pages: int | None = None,
+    max_depth: int | None = None,
+    task_id: str = "",
+) -> CrawlRun:
+    """Crawl one source now and apply what it finds.
+
+    Raises CrawlNotStarted (see start_run). A run that lost its lease part-way (its
+    process stalled past the lease) stops and is returned as recovery closed it.
+    """
+    run = start_run(source_id, task_id=task_id)
+    if run.status != CrawlRun.RUNNING:
+        return run  # a redelivered task whose first delivery finished the crawl
     source = run.source
     state = _RunState(pages={p.url: p for p in CrawledPage.objects.filter(source=source)})
+    state.lease = leases.Heartbeat(CrawlRun, run.pk, run.lease_owner, CrawlRun.RUNNING).start()
     try:
         _crawl(run, source, state, max_pages=max_pages, max_depth=max_depth)
+    except leases.LeaseLost:
+        log.warning("crawl #%s of %s stopped: its lease was taken over", run.pk, source)
+        run.refresh_from_db()
+        return run
     except Exception as exc:
         log.exception("crawl of %s failed", source)
         run.status, run.error = CrawlRun.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-        if state.changed:
-            # Pages applied before the failure are committed; the index must show them.
-            knowledge.request_index_rebuild()
+    finally:
+        state.lease.stop()
     run.finished_at = timezone.now()
-    run.save()
+    if not _finish(run):
+        log.warning("crawl #%s of %s finished after recovery closed it", run.pk, source)
+        run.refresh_from_db()
+        return run
     FaqSource.objects.filter(pk=source.pk).update(last_crawled_at=run.finished_at)
+    if state.changed or run.faqs_retired:
+        # After the run is saved: in the embedded shape the build runs right here, and a
+        # process killed in it must not leave a finished crawl looking abandoned. Pages
+        # applied before a failure are committed too; the index must show them.
+        knowledge.request_index_rebuild()
     return run
 
 
@@ -97,9 +231,12 @@ def _crawl(
     max_pages: int | None,
     max_depth: int | None,
 ) -> None:
+    conditional = _previous_crawl_completed(run)
     prior = {
         url: PriorPage(
-            etag=p.etag or None, last_modified=p.last_modified or None, content_hash=p.content_hash
+            etag=(p.etag or None) if conditional else None,
+            last_modified=(p.last_modified or None) if conditional else None,
+            content_hash=p.content_hash,
         )
         for url, p in state.pages.items()
     }
@@ -112,6 +249,8 @@ def _crawl(
     robots_skipped = 0
     try:
         for outcome in crawl_site(source.start_urls(), fetcher, limits=limits, prior=prior):
+            if state.lease is not None:
+                state.lease.check()
             state.visited.add(outcome.url)
             if outcome.status == "skipped_robots":
                 robots_skipped += 1
@@ -128,24 +267,113 @@ def _crawl(
         if url not in state.visited:
             state.seen.update(page.faq_ids)
 
+    emptied = _emptied_pages(state)
+    if emptied:
+        _hold_back(run, state, emptied)
+    else:
+        for outcome, items in state.deferred:
+            _apply_items(run, source, outcome, items, state)
+
     with transaction.atomic():
+        _assert_lease(run)
         if state.touched:
             CrawledPage.objects.bulk_update(
                 state.touched, ["last_status", "last_fetched_at"], batch_size=500
             )
         knowledge.mark_seen(state.seen)
-        if run.pages_failed == 0 and reached:
-            run.status = CrawlRun.SUCCEEDED
-            run.faqs_retired = knowledge.retire_missing(
-                source, state.seen, settings.CRAWLER_RETIRE_AFTER_MISSES, run
-            )
+        retire_after = settings.CRAWLER_RETIRE_AFTER_MISSES
+        if run.suspicious_reason:
+            run.status = CrawlRun.SUSPICIOUS  # like a partial crawl: nothing counted missing
+        elif run.pages_failed == 0 and reached:
+            would, active = knowledge.count_retirements(source, state.seen, retire_after)
+            if would >= MASS_RETIREMENT_MIN and would > settings.CRAWLER_MAX_RETIRE_SHARE * active:
+                run.status = CrawlRun.SUSPICIOUS
+                run.suspicious_reason = _mass_retirement_reason(would, active)
+                # The misses are real observations and still count; only retiring waits
+                # for staff (or for a crawl that retires a plausible share).
+                knowledge.retire_missing(source, state.seen, retire_after, run, retire=False)
+            else:
+                run.status = CrawlRun.SUCCEEDED
+                run.faqs_retired = knowledge.retire_missing(source, state.seen, retire_after, run)
         elif reached:
             run.status = CrawlRun.PARTIAL
         else:
             run.status = CrawlRun.FAILED
             run.error = run.error or "no page could be fetched"
-        if state.changed or run.faqs_retired:
-            knowledge.request_index_rebuild()
+
+
+def _emptied_pages(state: _RunState) -> list[tuple[PageOutcome, list[ExtractedFaq], int]]:
+    """Deferred pages that used to hold FAQs which this crawl found nowhere on the site.
+
+    A page whose FAQs moved to another page is not emptied: they were seen there.
+    Returns (outcome, items, number of FAQs lost) per page.
+    """
+    candidates = {
+        outcome.url: [i for i in state.pages[outcome.url].faq_ids if i not in state.seen]
+        for outcome, _ in state.deferred
+        if outcome.url in state.pages and state.pages[outcome.url].faq_ids
+    }
+    wanted = {i for ids in candidates.values() for i in ids}
+    if not wanted:
+        return []
+    live = set(
+        Faq.objects.filter(pk__in=wanted, active=True, kind=Faq.KIND_FAQ).values_list(
+            "pk", flat=True
+        )
+    )
+    emptied = []
+    for outcome, items in state.deferred:
+        lost = [i for i in candidates.get(outcome.url, []) if i in live]
+        if lost:
+            emptied.append((outcome, items, len(lost)))
+    return emptied
+
+
+def _hold_back(
+    run: CrawlRun, state: _RunState, emptied: list[tuple[PageOutcome, list[ExtractedFaq], int]]
+) -> None:
+    """A suspicious crawl stores none of its FAQ-less pages; what they held stays."""
+    for outcome, _items in state.deferred:
+        known = state.pages.get(outcome.url)
+        if known:
+            state.seen.update(known.faq_ids)
+    examples = []
+    for outcome, items, lost in emptied[:3]:
+        title = next((i.question for i in items if i.question), "") or "no readable content"
+        examples.append(f"{outcome.url} (“{title[:80]}”, {lost} FAQ(s) gone)")
+    run.suspicious_reason = (
+        f"{len(emptied)} page(s) that held FAQs now hold none: {'; '.join(examples)}. "
+        "This looks like an outage or maintenance page, so nothing was retired and the "
+        f"{len(state.deferred)} page(s) without FAQs were not stored. If those FAQs really "
+        "left the site, deactivate them in the FAQ admin."
+    )[:4000]
+
+
+def _mass_retirement_reason(would: int, active: int) -> str:
+    share = settings.CRAWLER_MAX_RETIRE_SHARE
+    return (
+        f"this crawl would retire {would} of the source's {active} active FAQs "
+        f"({would / max(active, 1):.0%}, more than the {share:.0%} allowed by "
+        "CRAWLER_MAX_RETIRE_SHARE), so nothing was retired. If they really left the site, "
+        "deactivate them in the FAQ admin (filter on the source) or raise the limit."
+    )
+
+
+def _previous_crawl_completed(run: CrawlRun) -> bool:
+    """Whether the source's previous crawl walked the whole site.
+
+    One that failed or died part-way stored validators for the pages it reached but never
+    followed their links; a 304 for those now would hide the pages below them (a 304 has
+    no links to read). So after such a crawl every page is fetched in full once; pages
+    whose content did not change are still recognised by their hash and not re-applied.
+    """
+    previous = (
+        CrawlRun.objects.filter(source_id=run.source_id, pk__lt=run.pk)
+        .exclude(status=CrawlRun.REFUSED)
+        .order_by("-pk")
+        .first()
+    )
+    return previous is None or previous.status != CrawlRun.FAILED
 
 
 def _robots_blocked_reason(source: FaqSource, fetcher: Fetcher, skipped: int) -> str:
@@ -200,6 +428,25 @@ def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome, state: _
         return
 
     run.pages_fetched += 1
+    if not any(item.kind == Faq.KIND_FAQ for item in items):
+        # Could be an outage page standing in for real FAQs: decided once the whole crawl
+        # has been seen (FAQs may have moved to another page). The body is dropped: only
+        # the extracted items and the page's validators are needed later.
+        slim = dataclasses.replace(result, body=b"", text="")
+        state.deferred.append((dataclasses.replace(outcome, result=slim), items))
+        return
+    _apply_items(run, source, outcome, items, state)
+
+
+def _apply_items(
+    run: CrawlRun,
+    source: FaqSource,
+    outcome: PageOutcome,
+    items: list[ExtractedFaq],
+    state: _RunState,
+) -> None:
+    result = outcome.result
+    assert result is not None
     page_faq_ids: list[int] = []
     with transaction.atomic():
         for item in items:

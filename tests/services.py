@@ -135,6 +135,13 @@ class Proc:
             time.sleep(0.2)
         raise AssertionError(f"{what}: not ready after {timeout}s\n{self.log()}")
 
+    def kill(self) -> None:
+        """SIGKILL the process and its children: no cleanup runs, as in a crash or OOM kill."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+        self._log.close()
+
     def stop(self) -> None:
         if self.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -181,7 +188,9 @@ def start_daphne(env: dict[str, str], port: int, log_dir: Path) -> Proc:
     return proc
 
 
-def start_celery_worker(env: dict[str, str], queue: str, log_dir: Path) -> Proc:
+def start_celery_worker(
+    env: dict[str, str], queue: str, log_dir: Path, *, concurrency: int = 1, name: str = ""
+) -> Proc:
     worker_env = dict(env, CHATBOT_WORKER_QUEUES=queue)
     args = [
         sys.executable,
@@ -200,7 +209,7 @@ def start_celery_worker(env: dict[str, str], queue: str, log_dir: Path) -> Proc:
     if queue == "inference":
         args += ["-P", "solo"]
     else:
-        args += ["-c", "1"]
-    proc = Proc(args, worker_env, log_dir / f"celery-{queue}.log")
+        args += ["-c", str(concurrency)]
+    proc = Proc(args, worker_env, log_dir / f"celery-{queue}{name}.log")
     proc.wait_until(lambda: "ready." in proc.log(), 120, f"celery worker {queue}")
     return proc

@@ -14,3 +14,7 @@ for var in ("DATABASE_URL", "REDIS_URL"):
     os.environ.pop(var, None)
 
 from chatbot.settings import *  # noqa: E402,F403
+
+# The start-up recovery thread of chatbot/asgi.py would share the test database with the
+# test itself; the tests that need it start real server processes.
+INGEST_RECOVER_ON_START = False

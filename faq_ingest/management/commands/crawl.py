@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from faq_ingest.crawl import canonicalize_url
+from faq_ingest.errors import CrawlNotStarted
 from faq_ingest.index import build_snapshot
 from faq_ingest.models import CrawlRun, FaqSource
 from faq_ingest.sync import crawl_source
@@ -41,9 +42,10 @@ class Command(BaseCommand):
         source = FaqSource.objects.filter(start_url=canonical).order_by("pk").first()
         if source is None:
             source = FaqSource.objects.create(start_url=canonical, name=name or canonical)
-        run = crawl_source(source.pk, max_pages=max_pages, max_depth=max_depth)
-        if run is None:
-            raise CommandError("this source is disabled or already being crawled")
+        try:
+            run = crawl_source(source.pk, max_pages=max_pages, max_depth=max_depth)
+        except CrawlNotStarted as exc:
+            raise CommandError(f"crawl not started: {exc}") from None
         if run.status != CrawlRun.FAILED:
             build_snapshot()  # the shell user expects answers right away, not after a debounce
         self.stdout.write(summary_line(run))
@@ -51,6 +53,11 @@ class Command(BaseCommand):
             self.stderr.write(f"  {failure['code']}: {failure['url']} {failure['detail']}")
         if run.error:
             self.stderr.write(f"  error: {run.error}")
+        if run.suspicious_reason:
+            self.stderr.write(f"  suspicious: {run.suspicious_reason}")
         if run.status == CrawlRun.FAILED:
             # A non-zero exit lets scripts (and load_demo) notice that nothing was crawled.
             raise CommandError(f"crawl failed: {run.error or 'see errors above'}")
+        if run.status == CrawlRun.SUSPICIOUS:
+            # Not a success either: a cron job running this should tell someone.
+            raise CommandError("crawl suspicious, nothing retired: see the reason above")
