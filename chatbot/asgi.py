@@ -11,6 +11,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from agents.routing import websocket_urlpatterns as agent_websockets  # noqa: E402
 from chatbot.routing import websocket_urlpatterns  # noqa: E402
 
 # A self-hosted install is often one process with no web server in front: serve static
@@ -21,7 +22,7 @@ application = ProtocolTypeRouter(
     {
         "http": http_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + agent_websockets))
         ),
     }
 )
@@ -32,3 +33,10 @@ if settings.INFERENCE_MODE == "inline" and settings.WARMUP_ON_START:
     from chatbot.inference import warm_up_in_background  # noqa: E402
 
     warm_up_in_background()
+
+if settings.SCHEDULER_IN_PROCESS:
+    # Embedded mode has no Celery beat: the handoff timeouts (and any other periodic job
+    # in CELERY_BEAT_SCHEDULE) run from one thread of this process.
+    from chatbot.scheduler import start_in_process  # noqa: E402
+
+    start_in_process()
