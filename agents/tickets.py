@@ -50,10 +50,10 @@ def _clean(email: object, message: object) -> tuple[str, str]:
     if len(email) > 254:
         raise TicketRejected("invalid_email", "Please enter a valid e-mail address.")
     if not message:
-        raise TicketRejected("empty_message", "Please write a message for our team.")
+        raise TicketRejected("invalid_ticket", "Please write a message for our team.")
     if len(message) > MAX_MESSAGE_CHARS:
         raise TicketRejected(
-            "message_too_long", f"Messages are limited to {MAX_MESSAGE_CHARS} characters."
+            "invalid_ticket", f"Messages are limited to {MAX_MESSAGE_CHARS} characters."
         )
     return email, message
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -32,7 +33,7 @@ def agent_required(view):
 @require_GET
 @agent_required
 def console_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "agents/console.html")
+    return render(request, "agents/console.html", {"max_chars": settings.MAX_MESSAGE_CHARS})
 
 
 def _query(request: HttpRequest) -> str:

@@ -243,6 +243,8 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ConfigError("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, min_value=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "support@localhost")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (one file per e-mail).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 
 LOGIN_URL = "agent-login"
 LOGIN_REDIRECT_URL = "agent-console"

@@ -39,9 +39,7 @@ def _closed_team_with_an_agent_online() -> Team:
     """A team whose only hours are on a day that is not today (in its zone)."""
     team = Team.objects.create(name="Support", timezone="Europe/Berlin", is_default=True)
     today = timezone.now().astimezone(availability.team_zone(team)).weekday()
-    BusinessHours.objects.create(
-        team=team, weekday=(today + 2) % 7, opens=time(9), closes=time(17)
-    )
+    BusinessHours.objects.create(team=team, weekday=(today + 2) % 7, opens=time(9), closes=time(17))
     make_agent().agent_profile.teams.add(team)
     return team
 
