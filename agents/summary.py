@@ -69,7 +69,8 @@ def summarize(messages: Sequence[Message], handoffs: Sequence[Handoff]) -> list[
     customer = [m.text for m in messages if m.role == Message.CUSTOMER]
     if not customer:
         return ["The customer has not written anything yet."]
-    first = (_sentences(customer[0]) or [customer[0]])[0]
+    # The first sentence that says something ("Hi there!" does not).
+    first = next((s for text in customer for s in _sentences(text) if _terms(s)), customer[0])
     lines = [f"Asked: {_clip(first)}"]
     for sentence in _key_sentences(customer, first, 2):
         lines.append(f"Also said: {_clip(sentence)}")
