@@ -14,3 +14,8 @@ for var in ("DATABASE_URL", "REDIS_URL"):
     os.environ.pop(var, None)
 
 from chatbot.settings import *  # noqa: E402,F403
+
+# In-process tests run the periodic jobs themselves when they mean to (no scheduler thread
+# sweeping the test database behind their back). App processes the tests start keep the
+# default: they read the environment, not this module.
+SCHEDULER_IN_PROCESS = False

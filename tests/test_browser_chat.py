@@ -101,12 +101,16 @@ def test_the_conversation_survives_a_page_reload(page, live_demo):
     assert page.locator(".msg .body").all_inner_texts() == before
 
 
-def test_an_uncovered_question_is_flagged_for_a_person(page):
+def test_an_uncovered_question_is_handed_over_honestly(page):
+    # Nobody is signed in to the agent console here: no transfer is promised.
     page.fill("#input", "xyzzy plugh frobnicate")
     page.press("#input", "Enter")
     flagged = page.wait_for_selector(".msg.bot.escalated", timeout=30_000)
-    assert "Flagged for a member of our team" in flagged.inner_text()
+    assert "won't guess" in flagged.inner_text()
     assert page.locator(".msg.bot.escalated a.citation").count() == 0
+    notice = page.wait_for_selector(".msg.system[data-notice=offline]", timeout=15_000)
+    assert "nobody from our team is available" in notice.inner_text()
+    assert page.locator("#ticket-form").is_visible()
 
 
 def test_a_too_long_message_is_refused_in_the_page(page):
