@@ -50,11 +50,20 @@ def view(public_id: uuid.UUID) -> dict:
     conversation still waits for a rating."""
     conv = Conversation.objects.select_related("assigned_agent").filter(public_id=public_id).first()
     if conv is None:
-        return {"agent": None, "rated": False}
+        return {"agent": None, "rated": False, "estimate_minutes": None}
     agent = inbox.display_name(conv.assigned_agent) if conv.assigned_agent_id else None
+    estimate = None
+    if conv.status == S.WAITING:
+        estimate = (
+            Handoff.objects.filter(conversation=conv, outcome=Handoff.QUEUED, ended_at__isnull=True)
+            .order_by("-requested_at", "-id")
+            .values_list("estimate_minutes", flat=True)
+            .first()
+        )
     return {
         "agent": {"name": agent} if agent else None,
         "rated": CsatRating.objects.filter(conversation=conv).exists(),
+        "estimate_minutes": estimate,
     }
 
 

@@ -215,7 +215,7 @@
           const li = addMessage(m.role, m.text, { id: m.message_id, author: m.author, notice: m.notice });
           if (m.role === "bot") finishBot(li, m);
         });
-        Object.assign(state, { status: ev.status, agent: ev.agent || null, rated: !!ev.rated, estimate: null });
+        Object.assign(state, { status: ev.status, agent: ev.agent || null, rated: !!ev.rated, estimate: ev.estimate_minutes || null });
         applyState();
         // Told nobody could come and not answered since: the message form is still open.
         const last = (ev.messages || []).slice(-1)[0];

@@ -165,7 +165,7 @@ def _page_with_server(browser, live_demo, on_customer_message):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    hello = {"type": "conversation", "conversation_id": "c1", "status": "open", "messages": []}
+    hello = {"type": "conversation", "conversation_id": "c1", "status": "bot", "messages": []}
     seen: list[str] = []
 
     def server(ws):
@@ -282,7 +282,7 @@ def test_reconnecting_mid_answer_keeps_one_bubble(browser, live_demo):
         {
             "type": "conversation",
             "conversation_id": "c1",
-            "status": "open",
+            "status": "bot",
             "messages": [
                 {"message_id": 10, "role": "customer", "text": "Return window?", "citations": []},
                 {
@@ -330,7 +330,7 @@ def test_a_final_answer_already_replayed_is_not_shown_twice(browser, live_demo):
         {
             "type": "conversation",
             "conversation_id": "c1",
-            "status": "open",
+            "status": "bot",
             "messages": [
                 {"message_id": 10, "role": "customer", "text": "Return window?", "citations": []},
                 done,
@@ -360,7 +360,7 @@ def test_a_final_answer_already_replayed_is_not_shown_twice(browser, live_demo):
 
 def test_markup_and_script_urls_in_answers_are_not_executed(browser, live_demo):
     frames = [
-        {"type": "conversation", "conversation_id": "c1", "status": "open", "messages": []},
+        {"type": "conversation", "conversation_id": "c1", "status": "bot", "messages": []},
         {
             "type": "bot_message",
             "message_id": 5,
