@@ -6,7 +6,7 @@ Pure reads: nothing here changes state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -144,9 +144,3 @@ def can_hand_over(language: str, now: datetime | None = None) -> Verdict:
     if not ready_agents(team, now).exists():
         return Verdict(False, team, NO_AGENTS)
     return Verdict(True, team)
-
-
-def open_at(team: Team, day: date, at: time) -> bool:
-    """Convenience for admin/tests: is the team open at this local date and time?"""
-    zone = team_zone(team)
-    return hours_state(team, datetime.combine(day, at, zone))[0]

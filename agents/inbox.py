@@ -117,9 +117,12 @@ def lists_for(user) -> dict[str, list[dict]]:
     waiting = base.filter(status=S.WAITING).order_by("status_changed_at", "pk")[:LIST_LIMIT]
     mine = base.filter(status=S.AGENT, assigned_agent=user).order_by("status_changed_at")
     since = timezone.now() - RECENTLY_CLOSED
+    # One filter() so both conditions apply to the same handoff row; offline attempts
+    # (nobody came) are not conversations an agent closed.
+    ended = [e for e, _label in Handoff.END_CHOICES if e != Handoff.OFFLINE]
     closed = (
         base.filter(
-            Q(handoffs__ended_at__gte=since) & ~Q(handoffs__end=Handoff.OFFLINE)
+            Q(handoffs__ended_at__gte=since, handoffs__end__in=ended)
             | Q(tickets__created_at__gte=since)
         )
         .exclude(status__in=[S.WAITING, S.AGENT])
