@@ -87,6 +87,17 @@ def _cooling_down(conv: Conversation) -> bool:
     return handed_back or told_offline
 
 
+REPEAT_WINDOW = timedelta(seconds=15)
+
+
+def _just_told_offline(conv: Conversation) -> bool:
+    return Handoff.objects.filter(
+        conversation=conv,
+        outcome=Handoff.OFFLINE,
+        requested_at__gte=timezone.now() - REPEAT_WINDOW,
+    ).exists()
+
+
 def request(conversation_id: int, trigger: escalation.Trigger) -> Outcome:
     """Bring a person into a conversation the bot is handling. Queues it when a team is
     open and an agent is online and available; otherwise records the attempt, tells the
@@ -97,6 +108,9 @@ def request(conversation_id: int, trigger: escalation.Trigger) -> Outcome:
             return Outcome(IGNORED)
         if trigger.kind not in CUSTOMER_ASKED and _cooling_down(conv):
             log.info("trigger %s ignored during cool-down (%s)", trigger.kind, conv.public_id)
+            return Outcome(IGNORED)
+        if _just_told_offline(conv):
+            # A button pressed again and again: one honest answer, not one per click.
             return Outcome(IGNORED)
         Conversation.objects.filter(pk=conv.pk).update(customer_seen_at=timezone.now())
         verdict = availability.can_hand_over(conv.language)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.utils import timezone
 
 from agents import handoff, states
 from agents.models import Handoff
@@ -176,7 +177,9 @@ def test_nobody_available_is_said_once_not_after_every_answer(settings):
     assert handoff.request(conv.pk, _trigger("low_confidence")).result == "offline"
     assert handoff.request(conv.pk, _trigger("low_confidence")).result == "ignored"
     assert conv.messages.filter(notice="offline").count() == 1
-    # The customer asking again is always answered, honestly.
+    # The customer asking again is answered again, honestly (but not once per click).
+    assert handoff.request(conv.pk, _trigger("button")).result == "ignored"
+    Handoff.objects.update(requested_at=timezone.now() - handoff.REPEAT_WINDOW)
     assert handoff.request(conv.pk, _trigger("button")).result == "offline"
 
 
