@@ -104,7 +104,10 @@ def agent_window(browser, site) -> Window:
     page.fill("#id_password", site["password"])
     page.click("button[type=submit]")
     page.wait_for_selector("#conn.ok", timeout=15_000)
-    assert page.locator("#me-name").inner_text() == "Maya"
+    # Connected first, then the hello frame names the agent and fills the lists.
+    page.wait_for_function(
+        "document.getElementById('me-name').textContent === 'Maya'", timeout=15_000
+    )
     return win
 
 
