@@ -11,16 +11,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-KINDS = (
-    "button",
-    "explicit_request",
-    "low_confidence",
-    "negative_feedback",
-    "frustration",
-    "circling",
-    "sensitive_topic",
-)
-
 
 @dataclass(frozen=True)
 class Trigger:
