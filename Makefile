@@ -22,6 +22,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: install
 	$(PY) manage.py migrate --noinput
+	# Prints the agent console's sign-in (embedded shape only; see README "Human handoff").
+	$(PY) manage.py create_demo_agent --server http://$(HOST):$(PORT)
 	# The demo is crawled over HTTP from the server started below, once it answers.
 	$(PY) manage.py load_demo --server http://$(HOST):$(PORT) & \
 	exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) chatbot.asgi:application

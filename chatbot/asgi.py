@@ -11,6 +11,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from agents.routing import websocket_urlpatterns as agent_websockets  # noqa: E402
 from chatbot.routing import websocket_urlpatterns  # noqa: E402
 
 # A self-hosted install is often one process with no web server in front: serve static
@@ -21,7 +22,7 @@ application = ProtocolTypeRouter(
     {
         "http": http_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + agent_websockets))
         ),
     }
 )
@@ -39,3 +40,10 @@ if settings.INGEST_RECOVER_ON_START:
     from faq_ingest.recovery import start_background_recovery  # noqa: E402
 
     start_background_recovery()
+
+if settings.SCHEDULER_IN_PROCESS:
+    # Embedded mode has no Celery beat: the handoff timeouts (and any other periodic job
+    # in CELERY_BEAT_SCHEDULE) run from one thread of this process.
+    from chatbot.scheduler import start_in_process  # noqa: E402
+
+    start_in_process()

@@ -9,7 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
 
 app = Celery("chatbot")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["chatbot", "faq_ingest"])
+app.autodiscover_tasks(["chatbot", "faq_ingest", "agents"])
 
 
 @worker_process_init.connect

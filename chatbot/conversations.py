@@ -17,6 +17,8 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from agents import handoff
+from agents.inbox import display_name
 from chatbot import events
 from chatbot.models import Conversation, Message
 
@@ -47,20 +49,24 @@ def resolve_public_id(wanted: str | None) -> uuid.UUID:
     that never write leave no rows behind.
 
     `wanted` is kept when it is a well-formed id that is not a closed conversation,
-    including an id issued earlier to a socket that never wrote (it has no row yet).
-    Anything else gets a fresh id.
+    including an id issued earlier to a socket that never wrote (it has no row yet). A
+    resolved conversation stays open to its customer for AGENTS_RESUME_RESOLVED_S (to read
+    it and rate it). Anything else gets a fresh id.
     """
     if wanted:
         try:
             public_id = uuid.UUID(wanted)
         except ValueError:
             return uuid.uuid4()
-        status = (
+        row = (
             Conversation.objects.filter(public_id=public_id)
-            .values_list("status", flat=True)
+            .values_list("status", "status_changed_at")
             .first()
         )
-        if status != Conversation.CLOSED:
+        if row is None or row[0] != Conversation.Status.RESOLVED:
+            return public_id
+        resume_until = timedelta(seconds=settings.AGENTS_RESUME_RESOLVED_S)
+        if row[1] is not None and row[1] > timezone.now() - resume_until:
             return public_id
     return uuid.uuid4()
 
@@ -70,7 +76,7 @@ def snapshot(public_id: uuid.UUID) -> Snapshot:
     is an open conversation with no messages."""
     conv = Conversation.objects.filter(public_id=public_id).first()
     if conv is None:
-        return Snapshot(Conversation.OPEN, [])
+        return Snapshot(Conversation.Status.BOT, [])
     return Snapshot(conv.status, history(conv))
 
 
@@ -89,34 +95,43 @@ def validate_text(text: object) -> str:
     return text
 
 
-def add_customer_message(public_id: uuid.UUID, text: object) -> Message:
+def add_customer_message(
+    public_id: uuid.UUID, text: object, *, customer_key: str | None = None
+) -> Message:
     """Persist the customer's message, creating the conversation's row with its first
-    message; the bot reply is dispatched only after commit.
+    message; the bot reply is dispatched only after commit, and only while the bot is
+    the one answering (agents.handoff decides; it may hand over instead).
 
-    Raises MessageRejected for a bad text or when the conversation is over its rate
-    limit; then nothing is saved (not even a new conversation's row).
+    Raises MessageRejected for a bad text, a resolved conversation, or when the
+    conversation is over its rate limit; then nothing is saved (not even a new
+    conversation's row).
     """
     clean = validate_text(text)
     try:
-        return _add_customer_message(public_id, clean)
+        return _add_customer_message(public_id, clean, customer_key)
     except IntegrityError:
         # Two sockets sent the first message of the same new conversation at once and the
         # other one created the row. get_or_create already re-reads after losing the
         # insert, but under an isolation level stricter than READ COMMITTED that re-read
         # runs in the old snapshot and misses the row; a fresh transaction sees it.
-        return _add_customer_message(public_id, clean)
+        return _add_customer_message(public_id, clean, customer_key)
 
 
-def _add_customer_message(public_id: uuid.UUID, clean: str) -> Message:
+def _add_customer_message(public_id: uuid.UUID, clean: str, customer_key: str | None) -> Message:
     with transaction.atomic():
         # The row lock serialises messages of one conversation across processes, which is
         # what makes the count below exact.
-        conv, _created = Conversation.objects.select_for_update().get_or_create(public_id=public_id)
+        conv, _created = Conversation.objects.select_for_update().get_or_create(
+            public_id=public_id, defaults={"customer_key": customer_key}
+        )
+        if conv.status == Conversation.Status.RESOLVED:
+            raise MessageRejected(
+                "conversation_closed", "This conversation is resolved. Start a new one to write."
+            )
         _check_rate(conv)
         msg = Message.objects.create(conversation=conv, role=Message.CUSTOMER, text=clean)
         conv.save(update_fields=["updated_at"])
-        # Until an agent takes over, the bot keeps answering an escalated conversation.
-        if conv.status != Conversation.CLOSED:
+        if handoff.on_customer_message(conv, msg):
             transaction.on_commit(lambda: dispatch_reply(msg.pk))
     return msg
 
@@ -171,6 +186,8 @@ def run_reply(customer_message_id: int) -> Message | None:
     if customer is None:
         return None  # deleted while queued
     conv = customer.conversation
+    if not handoff.bot_may_answer(conv.pk):
+        return None  # a person took over while this waited: the bot stays silent
     try:
         with transaction.atomic():
             reply, created = Message.objects.get_or_create(
@@ -215,10 +232,6 @@ def run_reply(customer_message_id: int) -> Message | None:
             escalate=answer.escalate,
             state=Message.COMPLETE,
         )
-        if answer.escalate:
-            Conversation.objects.filter(pk=conv.pk, status=Conversation.OPEN).update(
-                status=Conversation.ESCALATED
-            )
         transaction.on_commit(
             lambda: events.publish(
                 group,
@@ -227,16 +240,22 @@ def run_reply(customer_message_id: int) -> Message | None:
                 ),
             )
         )
+        # The after-answer triggers (low confidence, circling, sensitive topics) commit
+        # with the answer; their notices ("An agent will join…") publish after it.
+        handoff.after_bot_answer(reply.pk)
     reply.refresh_from_db()
     return reply
 
 
 def history(conversation: Conversation, limit: int = 50) -> list[dict]:
     msgs = list(
-        conversation.messages.exclude(state=Message.FAILED).order_by("-created_at", "-id")[:limit]
+        conversation.messages.exclude(state=Message.FAILED)
+        .select_related("author")
+        .order_by("-created_at", "-id")[:limit]
     )
     # `state` lets a client that reconnects mid-answer keep streaming into the same bubble;
-    # `escalate` keeps the hand-off marker on replay.
+    # `escalate` keeps the hand-off marker on replay; `author` is an agent's display name,
+    # `notice` what a system message announces, `feedback` the customer's thumbs.
     return [
         {
             "message_id": m.pk,
@@ -245,6 +264,9 @@ def history(conversation: Conversation, limit: int = 50) -> list[dict]:
             "citations": m.citations,
             "state": m.state,
             "escalate": m.escalate,
+            "author": display_name(m.author) if m.author_id else "",
+            "notice": m.notice,
+            "feedback": m.feedback,
             "created_at": m.created_at.isoformat(),
         }
         for m in reversed(msgs)

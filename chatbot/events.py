@@ -102,3 +102,89 @@ def publish(group: str, payload: dict[str, Any], timeout: float = 10.0) -> None:
         layer.group_send(group, {"type": EVENT_TYPE, "payload": payload}), loop
     )
     future.result(timeout=timeout)
+
+
+# --- Handoff events on the customer socket (published by agents/notify.py) --------------
+
+
+class StatusEvent(TypedDict):
+    type: Literal["status"]
+    status: str
+    agent: dict | None  # {"name": str} while an agent owns the conversation
+    estimate_minutes: int | None  # while waiting: the honest estimate from the queue
+    rated: bool  # after resolution: whether the customer already gave a rating
+
+
+class SystemMessageEvent(TypedDict):
+    type: Literal["system_message"]
+    message_id: int
+    text: str
+    notice: str
+    created_at: str
+
+
+class AgentMessageEvent(TypedDict):
+    type: Literal["agent_message"]
+    message_id: int
+    text: str
+    author: str
+    created_at: str
+
+
+class TypingEvent(TypedDict):
+    type: Literal["typing"]
+    role: str
+    name: NotRequired[str]
+    typing: bool
+
+
+class HandoffUnavailableEvent(TypedDict):
+    type: Literal["handoff_unavailable"]
+    reason: str  # no_agents, outside_hours, holiday
+    next_open: str | None  # ISO 8601, when known
+
+
+def status(
+    status: str,
+    agent_name: str | None = None,
+    estimate_minutes: int | None = None,
+    rated: bool = False,
+) -> StatusEvent:
+    return {
+        "type": "status",
+        "status": status,
+        "agent": {"name": agent_name} if agent_name else None,
+        "estimate_minutes": estimate_minutes,
+        "rated": rated,
+    }
+
+
+def system_message(message_id: int, text: str, notice: str, created_at: str) -> SystemMessageEvent:
+    return {
+        "type": "system_message",
+        "message_id": message_id,
+        "text": text,
+        "notice": notice,
+        "created_at": created_at,
+    }
+
+
+def agent_message(message_id: int, text: str, author: str, created_at: str) -> AgentMessageEvent:
+    return {
+        "type": "agent_message",
+        "message_id": message_id,
+        "text": text,
+        "author": author,
+        "created_at": created_at,
+    }
+
+
+def typing(role: str, is_typing: bool, name: str | None = None) -> TypingEvent:
+    event: TypingEvent = {"type": "typing", "role": role, "typing": is_typing}
+    if name:
+        event["name"] = name
+    return event
+
+
+def handoff_unavailable(reason: str, next_open: str | None) -> HandoffUnavailableEvent:
+    return {"type": "handoff_unavailable", "reason": reason, "next_open": next_open}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 
@@ -12,19 +13,54 @@ def conversation_group(public_id: uuid.UUID) -> str:
 
 
 class Conversation(models.Model):
-    OPEN = "open"
-    ESCALATED = "escalated"
-    CLOSED = "closed"
-    STATUS_CHOICES = [(OPEN, "Open"), (ESCALATED, "Waiting for a human"), (CLOSED, "Closed")]
+    class Status(models.TextChoices):
+        """Who is answering. Changed only by agents.states.transition (see its table)."""
+
+        BOT = "bot", "With the assistant"
+        WAITING = "waiting", "Waiting for an agent"
+        AGENT = "agent", "With an agent"
+        RESOLVED = "resolved", "Resolved"
+        ABANDONED = "abandoned", "Abandoned while waiting"
+        TICKET = "ticket", "Left a message"
 
     # The customer's handle on the conversation (kept by the browser); never the pk.
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=OPEN)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOT)
+    # The agent who owns the conversation; set exactly while status is AGENT (a check
+    # constraint holds it). PROTECT: an agent in a live chat cannot be deleted mid-chat.
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_conversations",
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    # A stable, server-signed identity the customer's browser keeps across conversations,
+    # so agents can see a known customer's earlier conversations. NULL, not "", for
+    # "unknown": unknown customers must never be grouped together as one.
+    customer_key = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, db_index=True
+    )
+    language = models.CharField(max_length=16, blank=True)
+    # Refreshed while a customer socket is connected: a waiting customer who left is
+    # marked abandoned once this is old enough (agents.sweeps).
+    customer_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["status", "status_changed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="agent", assigned_agent__isnull=False)
+                    | (~models.Q(status="agent") & models.Q(assigned_agent__isnull=True))
+                ),
+                name="agent_owner_iff_status_agent",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Conversation {self.public_id}"
@@ -61,6 +97,18 @@ class Message(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     escalate = models.BooleanField(default=False)
     state = models.CharField(max_length=16, choices=STATE_CHOICES, default=COMPLETE)
+    # Agent messages: who wrote it (the customer sees the display name only).
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="chat_messages",
+    )
+    # System messages: which state change they announce (queued, joined, back_to_bot, …).
+    notice = models.CharField(max_length=24, blank=True)
+    # Bot messages: the customer's thumbs up (1) or down (-1).
+    feedback = models.SmallIntegerField(null=True, blank=True)
     # For a bot message: the customer message it answers.
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"

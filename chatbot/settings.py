@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "chatbot",
     "faq_ingest",
+    "agents",
 ]
 
 MIDDLEWARE = [
@@ -139,6 +140,8 @@ CELERY_TASK_DEFAULT_QUEUE = "ingest"
 CELERY_TASK_ROUTES = {
     "faq_ingest.tasks.*": {"queue": "ingest"},
     "chatbot.tasks.*": {"queue": "inference"},
+    # Handoff housekeeping and ticket e-mail are light: the ingest worker runs them.
+    "agents.tasks.*": {"queue": "ingest"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Redis re-delivers a task whose worker died (acks_late) once it has been unacknowledged
@@ -242,6 +245,64 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "ingest", "expires": max(INGEST_LEASE_S, 30.0)},
     }
 }
+
+# --- Human handoff (agents/) -----------------------------------------------------------
+# Waiting conversations go straight to the least-loaded available agent; off: agents
+# pick them from the queue themselves.
+AGENTS_AUTO_ASSIGN = env_bool("AGENTS_AUTO_ASSIGN", True)
+AGENTS_MAX_CONCURRENT = env_int("AGENTS_MAX_CONCURRENT", 3, min_value=1)  # for new agents
+# Open sockets refresh presence this often; an agent or customer unheard of for 2.5
+# heartbeats is offline (a crashed server cannot say goodbye).
+AGENTS_HEARTBEAT_S = env_float("AGENTS_HEARTBEAT_S", 15.0, min_value=0.2)
+# A waiting customer whose chat window has been closed this long is marked abandoned.
+AGENTS_ABANDON_AFTER_S = env_float("AGENTS_ABANDON_AFTER_S", 600.0, min_value=1.0)
+# An agent whose console has been gone this long loses their chats back to the queue.
+AGENTS_DISCONNECT_GRACE_S = env_float("AGENTS_DISCONNECT_GRACE_S", 60.0, min_value=0.0)
+# After an agent hands a conversation back, automatic triggers stay quiet this long
+# (an explicit request or the button still works): no handoff loops.
+AGENTS_RETRIGGER_COOLDOWN_S = env_float("AGENTS_RETRIGGER_COOLDOWN_S", 300.0, min_value=0.0)
+# How long a customer who comes back still sees a resolved conversation (to rate it).
+AGENTS_RESUME_RESOLVED_S = env_float("AGENTS_RESUME_RESOLVED_S", 3600.0, min_value=0.0)
+# Where messages left while nobody could come are e-mailed; empty: the agents' addresses.
+AGENTS_TICKET_EMAILS = env_list("AGENTS_TICKET_EMAILS", [])
+AGENTS_SWEEP_EVERY_S = env_float("AGENTS_SWEEP_EVERY_S", 10.0, min_value=0.2)
+
+# Periodic jobs. Scaled: `make beat` sends them to the workers; embedded: the web process
+# runs the same tasks from one scheduler thread (chatbot/scheduler.py). Add a job here
+# and it runs in both shapes.
+CELERY_BEAT_SCHEDULE = {
+    "agents-sweep": {
+        "task": "agents.tasks.sweep",
+        "schedule": AGENTS_SWEEP_EVERY_S,
+        "options": {"queue": "ingest", "expires": AGENTS_SWEEP_EVERY_S * 3},
+    },
+}
+SCHEDULER_IN_PROCESS = env_bool("CHATBOT_IN_PROCESS_SCHEDULER", not SCALED)
+
+# --- E-mail (tickets) -------------------------------------------------------------------
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+# Without an SMTP host, e-mail is written to the log instead of being lost or failing.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, min_value=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    # Django refuses both at send time; say so at start-up instead.
+    raise ConfigError("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, min_value=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "support@localhost")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (one file per e-mail).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
+
+LOGIN_URL = "agent-login"
+LOGIN_REDIRECT_URL = "agent-console"
 
 # --- Static, i18n, logging --------------------------------------------------------------
 STATIC_URL = "static/"

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from chatbot import views
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/ask", views.api_ask, name="api-ask"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("agent/", include("agents.urls")),
 ]
 
 if settings.DEMO_SITE:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from faq_ingest.extract.text import normalise_question
 from faq_ingest.models import CrawlRun, Faq, FaqRevision, FaqSource
 
 ADDED, UPDATED, UNCHANGED, CONFLICT = "added", "updated", "unchanged", "conflict"
@@ -216,3 +217,23 @@ def request_index_rebuild() -> None:
     from faq_ingest.index import request_rebuild
 
     request_rebuild()
+
+
+def create_draft(question: str, answer: str, *, language: str, created_by: str) -> Faq:
+    """A FAQ written outside any crawl (an agent's answer promoted from a chat), inactive
+    until staff review and activate it; staff own it, so no crawl ever rewrites it. It
+    joins the index through the same rebuild as any staff edit once activated."""
+    faq = Faq.objects.create(
+        source=None,
+        question=question,
+        question_key=normalise_question(question)[:500],
+        answer=answer,
+        language=language,
+        kind=Faq.KIND_FAQ,
+        extractor="agent",
+        content_hash=content_hash(question, answer),
+        active=False,
+        edited_by_staff=True,
+    )
+    _revision(faq, created_by)
+    return faq

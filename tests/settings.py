@@ -18,3 +18,7 @@ from chatbot.settings import *  # noqa: E402,F403
 # The start-up recovery thread of chatbot/asgi.py would share the test database with the
 # test itself; the tests that need it start real server processes.
 INGEST_RECOVER_ON_START = False
+# In-process tests run the periodic jobs themselves when they mean to (no scheduler thread
+# sweeping the test database behind their back). App processes the tests start keep the
+# default: they read the environment, not this module.
+SCHEDULER_IN_PROCESS = False

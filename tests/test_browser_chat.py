@@ -101,12 +101,16 @@ def test_the_conversation_survives_a_page_reload(page, live_demo):
     assert page.locator(".msg .body").all_inner_texts() == before
 
 
-def test_an_uncovered_question_is_flagged_for_a_person(page):
+def test_an_uncovered_question_is_handed_over_honestly(page):
+    # Nobody is signed in to the agent console here: no transfer is promised.
     page.fill("#input", "xyzzy plugh frobnicate")
     page.press("#input", "Enter")
     flagged = page.wait_for_selector(".msg.bot.escalated", timeout=30_000)
-    assert "Flagged for a member of our team" in flagged.inner_text()
+    assert "won't guess" in flagged.inner_text()
     assert page.locator(".msg.bot.escalated a.citation").count() == 0
+    notice = page.wait_for_selector(".msg.system[data-notice=offline]", timeout=15_000)
+    assert "nobody from our team is available" in notice.inner_text()
+    assert page.locator("#ticket-form").is_visible()
 
 
 def test_a_too_long_message_is_refused_in_the_page(page):
@@ -161,7 +165,7 @@ def _page_with_server(browser, live_demo, on_customer_message):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    hello = {"type": "conversation", "conversation_id": "c1", "status": "open", "messages": []}
+    hello = {"type": "conversation", "conversation_id": "c1", "status": "bot", "messages": []}
     seen: list[str] = []
 
     def server(ws):
@@ -278,7 +282,7 @@ def test_reconnecting_mid_answer_keeps_one_bubble(browser, live_demo):
         {
             "type": "conversation",
             "conversation_id": "c1",
-            "status": "open",
+            "status": "bot",
             "messages": [
                 {"message_id": 10, "role": "customer", "text": "Return window?", "citations": []},
                 {
@@ -326,7 +330,7 @@ def test_a_final_answer_already_replayed_is_not_shown_twice(browser, live_demo):
         {
             "type": "conversation",
             "conversation_id": "c1",
-            "status": "open",
+            "status": "bot",
             "messages": [
                 {"message_id": 10, "role": "customer", "text": "Return window?", "citations": []},
                 done,
@@ -356,7 +360,7 @@ def test_a_final_answer_already_replayed_is_not_shown_twice(browser, live_demo):
 
 def test_markup_and_script_urls_in_answers_are_not_executed(browser, live_demo):
     frames = [
-        {"type": "conversation", "conversation_id": "c1", "status": "open", "messages": []},
+        {"type": "conversation", "conversation_id": "c1", "status": "bot", "messages": []},
         {
             "type": "bot_message",
             "message_id": 5,

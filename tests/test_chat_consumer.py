@@ -68,28 +68,36 @@ def test_a_question_streams_tokens_then_a_cited_answer(tiny_kb):
     )
     assert reply.citations == final["citations"]
     conv = Conversation.objects.get(public_id=hello["conversation_id"])
-    assert conv.status == Conversation.OPEN
+    assert conv.status == Conversation.Status.BOT
 
 
-def test_a_question_the_help_center_does_not_cover_is_escalated(tiny_kb):
+def test_a_question_the_help_center_does_not_cover_is_handed_over_honestly(tiny_kb):
+    # No agent is online: the customer is told so, never promised a transfer.
     async def scenario():
         comm, hello = await open_chat()
         await comm.send_json_to(
             {"type": "customer_message", "text": "xyzzy plugh quantum entanglement"}
         )
         frames = await receive_until_bot_message(comm)
+        notice = await comm.receive_json_from(timeout=10)
+        offer = await comm.receive_json_from(timeout=10)
         await comm.disconnect()
-        return hello, frames
+        return hello, frames, notice, offer
 
-    hello, frames = async_to_sync(scenario)()
+    hello, frames, notice, offer = async_to_sync(scenario)()
     final = frames[-1]
     assert final["type"] == "bot_message"
     assert final["escalate"] is True
     assert final["citations"] == []
     assert final["confidence"] < 0.5
     assert "won't guess" in final["text"]
+    assert notice["type"] == "system_message" and notice["notice"] == "offline"
+    assert "nobody from our team is available" in notice["text"]
+    assert "will join" not in notice["text"]
+    assert offer == {"type": "handoff_unavailable", "reason": "no_agents", "next_open": None}
     conv = Conversation.objects.get(public_id=hello["conversation_id"])
-    assert conv.status == Conversation.ESCALATED
+    assert conv.status == Conversation.Status.BOT
+    assert conv.handoffs.get().outcome == "offline"
 
 
 def test_reconnecting_with_the_conversation_id_replays_the_history(tiny_kb):
@@ -156,7 +164,7 @@ def test_a_chinese_question_gets_a_chinese_hand_off_unescaped_on_the_wire(tiny_k
     raw = async_to_sync(scenario)()
     final = json.loads(raw[-1])
     assert final["type"] == "bot_message" and final["escalate"] is True
-    assert "人工客服" in raw[-1]  # the Chinese hand-off text, unescaped
+    assert "不会猜测" in raw[-1]  # the Chinese hand-off text, unescaped
     assert "\\u" not in raw[-1]
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import textwrap
 import uuid
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.db import IntegrityError
+from django.utils import timezone
 
 from chatbot import conversations
 from chatbot.models import Conversation, Message, conversation_group
@@ -43,7 +46,7 @@ def test_connecting_gives_an_id_but_stores_nothing():
     hello = async_to_sync(visit)()
 
     assert uuid.UUID(hello["conversation_id"]).version == 4
-    assert (hello["status"], hello["messages"]) == ("open", [])
+    assert (hello["status"], hello["messages"]) == ("bot", [])
     assert Conversation.objects.count() == 0
 
 
@@ -65,7 +68,7 @@ def test_reconnecting_before_the_first_message_keeps_the_id(dispatched):
     first, again = async_to_sync(scenario)()
 
     assert again["conversation_id"] == first["conversation_id"]
-    assert (again["status"], again["messages"]) == ("open", [])
+    assert (again["status"], again["messages"]) == ("bot", [])
     assert Conversation.objects.count() == 0
 
 
@@ -83,7 +86,7 @@ def test_the_first_message_creates_exactly_one_conversation(dispatched):
     assert [r["type"] for r in replies] == ["message_received", "message_received"]
     conv = Conversation.objects.get()
     assert str(conv.public_id) == first["conversation_id"]
-    assert conv.status == Conversation.OPEN
+    assert conv.status == Conversation.Status.BOT
     assert list(conv.messages.values_list("pk", "text")) == [
         (replies[0]["message_id"], "first question"),
         (replies[1]["message_id"], "second question"),
@@ -106,8 +109,12 @@ def test_a_refused_first_message_stores_nothing(dispatched):
 
 
 def test_a_closed_or_malformed_id_gets_a_fresh_one():
-    closed = Conversation.objects.create(status=Conversation.CLOSED)
-    escalated = Conversation.objects.create(status=Conversation.ESCALATED)
+    # Resolved long enough ago that its customer no longer sees it.
+    closed = Conversation.objects.create(
+        status=Conversation.Status.RESOLVED,
+        status_changed_at=timezone.now() - timedelta(seconds=settings.AGENTS_RESUME_RESOLVED_S + 5),
+    )
+    escalated = Conversation.objects.create(status=Conversation.Status.WAITING)
 
     async def scenario():
         return [
@@ -126,7 +133,7 @@ def test_a_closed_or_malformed_id_gets_a_fresh_one():
     assert all(uuid.UUID(h["conversation_id"]).version == 4 for h in fresh)
     assert len({h["conversation_id"] for h in fresh} | {str(closed.public_id)}) == 4
     assert resumed["conversation_id"] == str(escalated.public_id)
-    assert resumed["status"] == "escalated"
+    assert resumed["status"] == "waiting"
     # No rows for the fresh ids: only the two made above.
     assert Conversation.objects.count() == 2
 
@@ -163,12 +170,12 @@ def test_losing_the_race_to_create_the_row_retries_on_the_winners_row(dispatched
     real = conversations._add_customer_message
     attempts: list[str] = []
 
-    def lose_first_attempt(pid: uuid.UUID, clean: str) -> Message:
+    def lose_first_attempt(pid: uuid.UUID, clean: str, customer_key: str | None) -> Message:
         attempts.append(clean)
         if len(attempts) == 1:
             Conversation.objects.create(public_id=pid)  # the other socket's first message
             raise IntegrityError("duplicate key value violates unique constraint")
-        return real(pid, clean)
+        return real(pid, clean, customer_key)
 
     monkeypatch.setattr(conversations, "_add_customer_message", lose_first_attempt)
     msg = conversations.add_customer_message(public_id, "  from the second tab ")
@@ -183,7 +190,7 @@ def test_losing_the_race_to_create_the_row_retries_on_the_winners_row(dispatched
 def test_a_second_failure_is_not_retried_forever(dispatched, monkeypatch):
     calls: list[uuid.UUID] = []
 
-    def always_fails(pid: uuid.UUID, clean: str) -> Message:
+    def always_fails(pid: uuid.UUID, clean: str, customer_key: str | None) -> Message:
         calls.append(pid)
         raise IntegrityError("something else is wrong")
 

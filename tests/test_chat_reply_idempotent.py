@@ -106,9 +106,13 @@ def test_a_failing_generation_marks_the_reply_failed(monkeypatch):
     assert [m["role"] for m in conversations.history(asked.conversation)] == ["customer"]
 
 
-def test_an_escalated_answer_escalates_the_conversation(
-    monkeypatch, django_capture_on_commit_callbacks
+def test_an_escalated_answer_queues_the_conversation_for_an_agent(
+    monkeypatch, django_capture_on_commit_callbacks, settings
 ):
+    from tests.handoff_helpers import make_agent
+
+    settings.AGENTS_AUTO_ASSIGN = False
+    make_agent()  # online and available, so the low-confidence trigger can queue it
     monkeypatch.setattr(
         "chatbot.answering.answer_question",
         lambda q, on_token=None: Answer("Handing over.", [], 0.1, escalate=True),
@@ -119,8 +123,15 @@ def test_an_escalated_answer_escalates_the_conversation(
 
     assert reply.escalate is True
     asked.conversation.refresh_from_db()
-    assert asked.conversation.status == Conversation.ESCALATED
-    assert conversations.history(asked.conversation)[-1]["escalate"] is True
+    assert asked.conversation.status == Conversation.Status.WAITING
+    assert asked.conversation.handoffs.get().trigger == "low_confidence"
+    replay = conversations.history(asked.conversation)
+    assert [(m["role"], m["escalate"]) for m in replay] == [
+        ("customer", False),
+        ("bot", True),
+        ("system", False),
+    ]
+    assert replay[-1]["notice"] == "queued"
 
 
 def test_a_deleted_message_is_skipped(fake_answer):

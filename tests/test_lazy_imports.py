@@ -16,8 +16,11 @@ import django
 django.setup()
 import chatbot.asgi, chatbot.urls, chatbot.views, chatbot.consumers, chatbot.routing
 import chatbot.inference, chatbot.conversations, chatbot.events, chatbot.celery
+import agents.consumers, agents.views, agents.urls, agents.kb, agents.tasks, agents.sweeps
+import chatbot.scheduler
 from django.urls import reverse
 reverse("api-ask")
+reverse("agent-kb")
 print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
 """
 

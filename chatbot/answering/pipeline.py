@@ -16,11 +16,10 @@ from faq_ingest.retrieval.text import is_cjk
 
 log = logging.getLogger(__name__)
 
-HANDOFF_EN = (
-    "I couldn't find an answer to that in our help center, so I won't guess. "
-    "I've flagged this conversation for a member of our support team."
-)
-HANDOFF_ZH = "我们的帮助中心里没有找到这个问题的答案，我不会猜测。已为您转接人工客服。"
+# No promise of a person here: whether one can come is for agents.handoff to find out and
+# say (it posts "An agent will join…" or "nobody is available" right after this answer).
+HANDOFF_EN = "I couldn't find an answer to that in our help center, so I won't guess."
+HANDOFF_ZH = "我们的帮助中心里没有找到这个问题的答案，我不会猜测。"
 
 
 @dataclass
