@@ -1,4 +1,9 @@
-"""Fallback for pages without FAQ structure: main content as heading-scoped passage chunks."""
+"""Page content that no extractor took as a Q/A entry becomes heading-scoped passages, and
+whatever is left out is reported with its reason: nothing on a page is dropped silently.
+
+On a page without FAQ structure this is the whole main content; on a FAQ page it is the
+introduction, the section text between entries, a closing "Still need help?" paragraph.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,30 @@ from collections.abc import Callable
 
 from bs4 import NavigableString, Tag
 
-from faq_ingest.extract.dom import first_below, has_class, walk
+from faq_ingest.extract.dom import first_below, has_class, tags_below, walk
 from faq_ingest.extract.page import Candidate, Page
-from faq_ingest.extract.text import BLOCK_TAGS, HEADING_TAGS, collapse_whitespace, node_text
+from faq_ingest.extract.records import (
+    MAX_SKIP_TITLE_CHARS,
+    SKIP_BOILERPLATE,
+    SKIP_DUPLICATE,
+    SKIP_EMPTY_ANSWER,
+    SKIP_HIDDEN,
+    SKIP_NAVIGATION,
+    SKIP_TOO_SHORT,
+    SkippedSection,
+)
+from faq_ingest.extract.text import (
+    BLOCK_TAGS,
+    HEADING_TAGS,
+    collapse_whitespace,
+    count_words,
+    node_text,
+)
 
 MAX_CHUNK_CHARS = 800
 MIN_PAGE_TEXT_CHARS = 40
+# Between the entries of a FAQ page, fewer words than this are leftovers ("Back to top").
+MIN_FRAGMENT_WORDS = 3
 PATH_SEPARATOR = " › "
 
 # Where the main content usually lives, best guess first (plain checks, not CSS selectors:
@@ -30,6 +53,7 @@ _MAIN_MATCHERS: tuple[Callable[[Tag], bool], ...] = (
 _TEXT_BLOCKS = frozenset(
     {"p", "li", "pre", "blockquote", "dd", "dt", "td", "th", "figcaption", "caption"}
 )
+# UI, not content: never a passage, and not worth a report either.
 _SKIPPED = frozenset(
     {"script", "style", "noscript", "template", "button", "form", "select", "svg", "iframe"}
 )
@@ -38,12 +62,71 @@ _LEAF_BREAKERS = _CONTAINERS | _TEXT_BLOCKS | HEADING_TAGS
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 
+# Furniture inside an article that page-level chrome rules leave in place. Keywords start a
+# class/id word, as in page.py.
+_NAVIGATION_TOKEN = re.compile(
+    r"(?<![a-z0-9])(?:related|see-?also|recently-?viewed|pagination|pager|prev-?next|toc"
+    r"|table-of-contents|breadcrumbs?)(?![a-z])",
+    re.IGNORECASE,
+)
+_BOILERPLATE_TOKEN = re.compile(
+    r"(?<![a-z0-9])(?:article-?votes?|votes?|feedback|helpful|rating|share|sharing|social"
+    r"|print|byline|article-?meta|post-?meta|last-?updated|updated-?at|timestamp"
+    r"|back-?to-?top|edit-?this)(?![a-z])",
+    re.IGNORECASE,
+)
+# Whole blocks of help-center boilerplate, in the words the common platforms use.
+_BOILERPLATE_TEXT = re.compile(
+    r"^(?:was this (?:article|page|answer|information) (?:helpful|useful)"
+    r"|did this (?:article|answer|page) (?:help|answer)|is this (?:page|article) helpful"
+    r"|(?:\d+ )?(?:out of \d+ )?(?:people )?found this (?:helpful|useful)"
+    r"|last updated|updated (?:on )?\d|print(?: this page)?$|share(?: this)?(?: article| page)?:?$"
+    r"|back to top|这篇文章(?:对您)?(?:有帮助|是否有帮助)|這篇文章(?:對您)?(?:有幫助|是否有幫助)"
+    r"|本文(?:是否)?有帮助|此文章是否有帮助|返回顶部|回到顶部|回到頂部)",
+    re.IGNORECASE,
+)
+_MAX_BOILERPLATE_TEXT = 160
+# A passage found inside a kept answer is a duplicate only when it is more than a phrase.
+_MIN_CONTAINED_CHARS = 24
+
+
+def _tokens(tag: Tag) -> list[str]:
+    classes = tag.attrs.get("class") or []
+    if isinstance(classes, str):
+        classes = classes.split()
+    ident = tag.attrs.get("id")
+    return [*classes, ident] if isinstance(ident, str) and ident else list(classes)
+
+
+def _common_ancestor(tags: list[Tag]) -> Tag:
+    lineage = [tags[0], *tags[0].parents]
+    depth = {id(t): i for i, t in enumerate(lineage)}
+    deepest = 0
+    for tag in tags[1:]:
+        node: Tag | None = tag
+        while node is not None and id(node) not in depth:
+            node = node.parent
+        if node is not None:
+            deepest = max(deepest, depth[id(node)])
+    return lineage[deepest]
+
 
 def _main_root(page: Page) -> Tag | None:
     for matches in _MAIN_MATCHERS:
+        found: list[Tag] = []
+        end = -1
         for tag in page.elements:
-            if matches(tag) and node_text(tag):
-                return tag
+            position = page.pos(tag)
+            if position <= end or not matches(tag):
+                continue
+            if node_text(tag):
+                found.append(tag)
+                end = page.subtree_end(tag)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            # Several articles (cards, a list of posts): all of them are the content.
+            return _common_ancestor(found)
     return page.soup.body or page.soup
 
 
@@ -54,10 +137,79 @@ def _is_leaf_block(tag: Tag) -> bool:
 
 
 def _is_hidden(tag: Tag) -> bool:
-    if tag.has_attr("hidden") or tag.get("aria-hidden") == "true":
+    attrs = tag.attrs
+    if not attrs:
+        return False
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
         return True
-    style = tag.get("style")
+    style = attrs.get("style")
     return isinstance(style, str) and bool(_HIDDEN_STYLE.search(style))
+
+
+def _furniture(tag: Tag) -> str:
+    """SKIP_NAVIGATION or SKIP_BOILERPLATE for in-article furniture, else ""."""
+    if not tag.attrs:
+        return ""
+    tokens = _tokens(tag)
+    if any(_NAVIGATION_TOKEN.search(tok) for tok in tokens):
+        return SKIP_NAVIGATION
+    if any(_BOILERPLATE_TOKEN.search(tok) for tok in tokens):
+        return SKIP_BOILERPLATE
+    return ""
+
+
+def _is_in_page_toc(tag: Tag) -> bool:
+    """A list of links to places on this same page (a table of contents)."""
+    if tag.name not in ("ul", "ol"):
+        return False
+    items = [c for c in tag.contents if isinstance(c, Tag)]
+    if len(items) < 2:
+        return False
+    for item in items:
+        link = first_below(item, ("a",))
+        href = link.get("href") if link is not None else None
+        if not (isinstance(href, str) and href.startswith("#")):
+            return False
+        if node_text(item) != node_text(link):
+            return False
+    return True
+
+
+def _link_texts(tag: Tag) -> list[str]:
+    return [t for t in (node_text(a) for a in tags_below(tag, ("a",))) if t]
+
+
+def _is_link_bar(tag: Tag, text: str) -> bool:
+    """A block made of nothing but links ("Sign in | Register | App"): navigation."""
+    links = _link_texts(tag)
+    if len(links) < 2:
+        return False
+    rest = text
+    for link in links:
+        rest = rest.replace(link, "", 1)
+    return not any(ch.isalnum() for ch in rest)
+
+
+def skip_title(tag: Tag, text: str = "") -> str:
+    """How staff recognise a skipped block: its heading or label, else what its links say,
+    else its opening words."""
+    heading = first_below(tag, HEADING_TAGS)
+    if heading is not None and node_text(heading):
+        return _shorten(node_text(heading))
+    label = tag.get("aria-label")
+    if isinstance(label, str) and label.strip():
+        return _shorten(collapse_whitespace(label))
+    text = text or node_text(tag)
+    links = _link_texts(tag)
+    if links and sum(map(len, links)) * 2 >= len(text):
+        return _shorten("links: " + ", ".join(links))
+    return _shorten(text)
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= MAX_SKIP_TITLE_CHARS:
+        return text
+    return text[: MAX_SKIP_TITLE_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _split_long(text: str) -> list[str]:
@@ -79,28 +231,62 @@ def _split_long(text: str) -> list[str]:
     return [p for p in pieces if p]
 
 
+def _fingerprint(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+class _Section:
+    __slots__ = ("level", "text", "ident", "filled")
+
+    def __init__(self, level: int, text: str, ident: str) -> None:
+        self.level, self.text, self.ident = level, text, ident
+        self.filled = False  # any content or entry under it
+
+
 class _Chunker:
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, records: list[Candidate]) -> None:
         self.page = page
-        self.path: list[tuple[int, str, str]] = []  # (level, text, id)
+        self.path: list[_Section] = []
         self.parts: list[str] = []
         self.first: Tag | None = None
         self.chunks: list[Candidate] = []
+        self.skipped: list[SkippedSection] = []
+        self.leftovers_only = bool(records)
+        # The FAQs' answers and questions: a passage repeating one adds nothing. (Passages are
+        # not compared with each other: a page may well say the same thing twice.)
+        self.kept = {
+            _fingerprint(text) for record in records for text in (record.question, record.answer)
+        }
+        self.kept_text = "\x00".join(self.kept)
+
+    def skip(self, title: str, reason: str) -> None:
+        if title:
+            self.skipped.append(SkippedSection(_shorten(title), reason))
+
+    def fill(self) -> None:
+        for section in self.path:
+            section.filled = True
+
+    def _pop(self) -> None:
+        section = self.path.pop()
+        if not section.filled:
+            self.skip(section.text, SKIP_EMPTY_ANSWER)
 
     def heading(self, tag: Tag) -> None:
         self.flush()
         level = int(tag.name[1])
-        while self.path and self.path[-1][0] >= level:
-            self.path.pop()
+        while self.path and self.path[-1].level >= level:
+            self._pop()
         text = node_text(tag)
         if text:
             ident = tag.get("id")
-            self.path.append((level, text, ident if isinstance(ident, str) else ""))
+            self.path.append(_Section(level, text, ident if isinstance(ident, str) else ""))
 
     def add(self, text: str, at: Tag) -> None:
         text = text.strip()
         if not text:
             return
+        self.fill()
         for piece in _split_long(text) if len(text) > MAX_CHUNK_CHARS else [text]:
             size = sum(len(p) + 2 for p in self.parts)
             if self.parts and size + len(piece) > MAX_CHUNK_CHARS:
@@ -109,24 +295,37 @@ class _Chunker:
                 self.first = at
             self.parts.append(piece)
 
-    def _fallback_title(self) -> str:
+    def _fallback_title(self, answer: str) -> str:
         # No headings and no <title>: the URL, else the chunk's opening words.
         if self.page.url:
             return self.page.url
-        opening = " ".join(self.parts[0].split()[:12])
+        opening = " ".join(answer.split()[:12])
         return opening[:120]
 
     def flush(self) -> None:
         if not self.parts or self.first is None:
             self.parts, self.first = [], None
             return
-        path = tuple(text for _, text, _ in self.path)
-        anchor = next((ident for _, _, ident in reversed(self.path) if ident), "")
-        position = self.page.pos(self.first)
+        answer = "\n\n".join(self.parts)
+        first = self.first
+        self.parts, self.first = [], None
+        plain = node_text(first) if len(answer) < 200 else answer
+        fingerprint = _fingerprint(answer)
+        if fingerprint in self.kept or (
+            len(fingerprint) >= _MIN_CONTAINED_CHARS and fingerprint in self.kept_text
+        ):
+            self.skip(plain, SKIP_DUPLICATE)
+            return
+        if self.leftovers_only and count_words(answer) < MIN_FRAGMENT_WORDS:
+            self.skip(plain or answer, SKIP_TOO_SHORT)
+            return
+        path = tuple(section.text for section in self.path)
+        anchor = next((s.ident for s in reversed(self.path) if s.ident), "")
+        position = self.page.pos(first)
         self.chunks.append(
             Candidate(
-                question=PATH_SEPARATOR.join(path) or self.page.title or self._fallback_title(),
-                answer="\n\n".join(self.parts),
+                question=PATH_SEPARATOR.join(path) or self.page.title or self._fallback_title(answer),
+                answer=answer,
                 extractor="passage",
                 position=(position, len(self.chunks)),
                 element=None,
@@ -135,14 +334,52 @@ class _Chunker:
                 heading_path=path,
             )
         )
-        self.parts, self.first = [], None
+
+    def close(self) -> None:
+        self.flush()
+        while self.path:
+            self._pop()
 
 
-def extract_passages(page: Page) -> list[Candidate]:
+def _removed_furniture(page: Page) -> list[SkippedSection]:
+    """Chrome that sat inside the article and held a section or a list (its table of
+    contents, a related-articles box), as skips. Lone buttons and breadcrumb trails are
+    furniture of every page and not worth a line each."""
+    skipped = []
+    for tag in page.removed_in_content:
+        if first_below(tag, ("h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol")) is None:
+            continue
+        text = node_text(tag)
+        if not text:
+            continue
+        role = tag.get("role")
+        navigation = (
+            tag.name == "nav"
+            or (isinstance(role, str) and role in ("navigation", "search"))
+            or any(re.search(r"nav|menu|toc|breadcrumb|sidebar", t, re.I) for t in _tokens(tag))
+        )
+        skipped.append(
+            SkippedSection(
+                skip_title(tag, text), SKIP_NAVIGATION if navigation else SKIP_BOILERPLATE
+            )
+        )
+    return skipped
+
+
+def extract_passages(
+    page: Page, records: list[Candidate] | None = None
+) -> tuple[list[Candidate], list[SkippedSection]]:
+    """Passages of the main content that records (the page's FAQs) do not hold, and what
+    was left out. Without records this is the whole main content, as before any FAQs."""
+    records = records or []
+    skipped = _removed_furniture(page)
     root = _main_root(page)
-    if root is None or len(node_text(root)) < MIN_PAGE_TEXT_CHARS:
-        return []
-    chunker = _Chunker(page)
+    if root is None or (not records and len(node_text(root)) < MIN_PAGE_TEXT_CHARS):
+        return [], skipped
+    chunker = _Chunker(page, records)
+    claimed = page.claimed_intervals()
+    claim_index = 0
+    toggled = page.toggle_targets()
     # Pre-order positions: a consumed subtree is the interval [skip_start, skip_until].
     skip_start, skip_until = -1, -1
     for node in walk(root):
@@ -150,13 +387,36 @@ def extract_passages(page: Page) -> list[Candidate]:
             position = page.pos(node)
             if skip_start <= position <= skip_until:
                 continue
+            while claim_index < len(claimed) and claimed[claim_index][1] < position:
+                claim_index += 1
             consumed = True
-            if node.name in _SKIPPED or _is_hidden(node):
+            if claim_index < len(claimed) and claimed[claim_index][0] <= position:
+                chunker.fill()  # an entry sits in this section
+                skip_start, skip_until = position, claimed[claim_index][1]
+                continue
+            if node.name in _SKIPPED:
                 pass
+            elif _is_hidden(node) and node.get("id") not in toggled:
+                text = node_text(node)
+                # Decoration (icons, "▸") is hidden on every page; only text worth reading counts.
+                if count_words(text) >= MIN_FRAGMENT_WORDS:
+                    chunker.skip(skip_title(node, text), SKIP_HIDDEN)
+            elif furniture := _furniture(node):
+                chunker.skip(skip_title(node), furniture)
+            elif _is_in_page_toc(node):
+                chunker.skip(skip_title(node), SKIP_NAVIGATION)
             elif node.name in HEADING_TAGS:
                 chunker.heading(node)
-            elif _is_leaf_block(node):
-                chunker.add(page.markdown([node]), node)
+            elif node.name == "details" and _empty_details(node):
+                chunker.skip(node_text(node), SKIP_EMPTY_ANSWER)
+            elif _is_leaf_block(node) and not _overlaps(claimed, claim_index, node, page):
+                text = node_text(node)
+                if text and len(text) <= _MAX_BOILERPLATE_TEXT and _BOILERPLATE_TEXT.match(text):
+                    chunker.skip(text, SKIP_BOILERPLATE)
+                elif _is_link_bar(node, text):
+                    chunker.skip(skip_title(node, text), SKIP_NAVIGATION)
+                else:
+                    chunker.add(page.markdown([node]), node)
             else:
                 consumed = False
             if consumed:
@@ -165,6 +425,22 @@ def extract_passages(page: Page) -> list[Candidate]:
             parent = node.parent
             if parent is None or skip_start <= page.pos(parent) <= skip_until:
                 continue
+            if id(node) in page.claimed_strings:
+                chunker.fill()
+                continue
             chunker.add(collapse_whitespace(str(node)), parent)
-    chunker.flush()
-    return chunker.chunks
+    chunker.close()
+    return chunker.chunks, [*skipped, *chunker.skipped]
+
+
+def _overlaps(claimed: list[tuple[int, int]], index: int, node: Tag, page: Page) -> bool:
+    """Whether an entry was claimed inside node (then its other parts are read one by one)."""
+    return index < len(claimed) and claimed[index][0] <= page.subtree_end(node)
+
+
+def _empty_details(details: Tag) -> bool:
+    summary = first_below(details, ("summary",))
+    if summary is None:
+        return False
+    body = [c for c in details.contents if c is not summary]
+    return not any(node_text(c) for c in body if isinstance(c, Tag | NavigableString))

@@ -40,6 +40,12 @@ ANSWER_PREFIX = re.compile(
     r"^\s*(?:(?:A|Answer)\s*\d{0,3}\s*[:：.、)）]|(?:回答|答复|答覆|答)\s*\d{0,3}\s*(?:[:：.、]|\s))\s*",
     re.IGNORECASE,
 )
+# The same answer labels as Markdown renders them: "**答：**", "**A**:", "__Answer:__", "*A:*".
+_MARKDOWN_ANSWER_LABEL = re.compile(
+    r"^\s*(?P<o>\*\*|__|\*|_)?\s*(?:A|Answer|答|回答|答复|答覆|解答)\s*\d{0,3}\s*"
+    r"(?:(?(o)(?P=o))\s*[:：]|[:：]\s*(?(o)(?P=o)))\s*",
+    re.IGNORECASE,
+)
 _LEADING_SYMBOLS = re.compile(r"^[^\w¿¡\"'“‘(（\[【「『]+")
 _ENUMERATOR = re.compile(r"^\s*\d{1,3}\s*[.)、．]\s+")
 
@@ -61,10 +67,18 @@ _CJK_QUESTION_START = re.compile(
 )
 _CJK_QUESTION_END = re.compile(r"(吗|嗎|呢)$")
 _FIRST_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+# A word of Latin-like text, or one Han character (Chinese has no spaces to count by).
+# "3.4.1", "e-mail" and "24/7" are one word each.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD_OR_HAN = re.compile(rf"[{_HAN}]|[^\W_{_HAN}]+(?:[.,:/'’-][^\W_{_HAN}]+)*")
 
 
 # clean_question, looks_like_question and normalise_question are pure and see the same few
 # strings many times per page (extractors probe, merging and heading paths re-key them).
+
+
+def count_words(text: str) -> int:
+    return len(_WORD_OR_HAN.findall(text))
 
 
 def collapse_whitespace(text: str) -> str:
@@ -120,6 +134,12 @@ def clean_question(text: str) -> str:
 
 def strip_answer_prefix(text: str) -> str:
     return ANSWER_PREFIX.sub("", text, count=1)
+
+
+def strip_answer_label(markdown: str) -> str:
+    """An answer's Markdown without the "A:"/"答：" label that marks it, bold or not."""
+    stripped = _MARKDOWN_ANSWER_LABEL.sub("", markdown, count=1)
+    return stripped if stripped.strip() else markdown
 
 
 def has_question_prefix(text: str) -> bool:
