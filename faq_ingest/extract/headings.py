@@ -74,6 +74,10 @@ def _answer_start(heading: Tag) -> Tag:
         parent = start.parent
         if parent is None or parent.name in _STRUCTURAL:
             break
+        # Only a wrapper of this heading alone; a container of other entries is not one, and
+        # what follows it (a feedback box, the next list) is no part of this answer.
+        if first_below(parent, HEADING_TAGS, lambda h: h is not heading) is not None:
+            break
         start = parent
     return start
 

@@ -20,8 +20,26 @@ _CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary
 # Keywords must start a word ("cookie-bar", "site-sidebar") so that "anchorWithStickyNavbar"
 # (a Docusaurus heading class) is not mistaken for a navbar.
 _CHROME_SUBSTRING = re.compile(
-    r"(?<![a-z0-9])(?:cookie|consent|gdpr|banner|breadcrumb|sidebar|navbar|skip-?link|skip-?to-|newsletter"
+    r"(?<![a-z0-9])(?:cookie|consent|gdpr|banner|breadcrumb|sidebar|nav-?bar|skip-?link|skip-?to-|newsletter"
     r"|share-?(?:buttons|links)|social-?(?:links|share)|advert)",
+    re.IGNORECASE,
+)
+# Help-center furniture inside an article (Zendesk, Intercom, Freshdesk and most themes):
+# votes, author lines, related and recently viewed lists, comments, back-to-top links.
+# Whole class/id words only: "rating-table" or "print-sizes" content stays.
+FURNITURE_NAME = re.compile(
+    r"(?<![a-z0-9])(?:article-?votes?|votes?|vote-?(?:up|down)|feedback|helpful(?:ness)?"
+    r"|reactions?|reaction-?picker|(?:article|post)-?(?:meta|author|footer|comments|relatives)"
+    r"|byline|comments?|comment-?(?:list|form|overview)|related(?:-?(?:articles|posts|links))?"
+    r"|see-?also|recent(?:ly)?-?(?:viewed|articles|activity)|pagination|pager|prev-?next"
+    r"|(?:back|return)-?to-?top|edit-?this(?:-?page)?|print-?(?:button|link)"
+    r"|share-?(?:bar|tools)|last-?updated)(?![a-z])",
+    re.IGNORECASE,
+)
+# Which of the removed pieces are navigation (the rest is boilerplate), for skip reports.
+NAVIGATION_NAME = re.compile(
+    r"nav|menu|toc|table-of-contents|breadcrumb|sidebar|relat|see-?also|recent|pagination|pager"
+    r"|prev-?next",
     re.IGNORECASE,
 )
 _CHROME_EXACT = frozenset(
@@ -87,7 +105,8 @@ def _is_chrome(tag: Tag) -> bool:
     role = tag.attrs.get("role")
     by_role = isinstance(role, str) and role.lower() in _CHROME_ROLES
     by_name = any(
-        tok.lower() in _CHROME_EXACT or _CHROME_SUBSTRING.search(tok) for tok in _tokens(tag)
+        tok.lower() in _CHROME_EXACT or _CHROME_SUBSTRING.search(tok) or FURNITURE_NAME.search(tok)
+        for tok in _tokens(tag)
     )
     if not (by_role or by_name):
         return False

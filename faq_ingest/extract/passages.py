@@ -13,7 +13,7 @@ from collections.abc import Callable
 from bs4 import NavigableString, Tag
 
 from faq_ingest.extract.dom import first_below, has_class, tags_below, walk
-from faq_ingest.extract.page import Candidate, Page
+from faq_ingest.extract.page import NAVIGATION_NAME, Candidate, Page
 from faq_ingest.extract.records import (
     MAX_SKIP_TITLE_CHARS,
     SKIP_BOILERPLATE,
@@ -37,6 +37,8 @@ MIN_PAGE_TEXT_CHARS = 40
 # Between the entries of a FAQ page, fewer words than this are leftovers ("Back to top").
 MIN_FRAGMENT_WORDS = 3
 PATH_SEPARATOR = " › "
+_SUBTITLE_LEVEL = 7
+_SECTION_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol")
 
 # Where the main content usually lives, best guess first (plain checks, not CSS selectors:
 # soupsieve's matching goes quadratic on deeply nested pages).
@@ -62,26 +64,16 @@ _LEAF_BREAKERS = _CONTAINERS | _TEXT_BLOCKS | HEADING_TAGS
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 
-# Furniture inside an article that page-level chrome rules leave in place. Keywords start a
-# class/id word, as in page.py.
-_NAVIGATION_TOKEN = re.compile(
-    r"(?<![a-z0-9])(?:related|see-?also|recently-?viewed|pagination|pager|prev-?next|toc"
-    r"|table-of-contents|breadcrumbs?)(?![a-z])",
-    re.IGNORECASE,
-)
-_BOILERPLATE_TOKEN = re.compile(
-    r"(?<![a-z0-9])(?:article-?votes?|votes?|feedback|helpful|rating|share|sharing|social"
-    r"|print|byline|article-?meta|post-?meta|last-?updated|updated-?at|timestamp"
-    r"|back-?to-?top|edit-?this)(?![a-z])",
-    re.IGNORECASE,
-)
 # Whole blocks of help-center boilerplate, in the words the common platforms use.
 _BOILERPLATE_TEXT = re.compile(
     r"^(?:was this (?:article|page|answer|information) (?:helpful|useful)"
     r"|did this (?:article|answer|page) (?:help|answer)|is this (?:page|article) helpful"
     r"|(?:\d+ )?(?:out of \d+ )?(?:people )?found this (?:helpful|useful)"
     r"|last updated|updated (?:on )?\d|print(?: this page)?$|share(?: this)?(?: article| page)?:?$"
-    r"|back to top|这篇文章(?:对您)?(?:有帮助|是否有帮助)|這篇文章(?:對您)?(?:有幫助|是否有幫助)"
+    r"|have more questions\?? submit a request$"
+    r"|written by [^.!?]{1,60}$|updated (?:over |about |almost )?(?:a |an |\d+ )"
+    r"(?:minute|hour|day|week|month|year)s? ago$"
+    r"|(?:back|return) to top|这篇文章(?:对您)?(?:有帮助|是否有帮助)|這篇文章(?:對您)?(?:有幫助|是否有幫助)"
     r"|本文(?:是否)?有帮助|此文章是否有帮助|返回顶部|回到顶部|回到頂部)",
     re.IGNORECASE,
 )
@@ -111,7 +103,29 @@ def _common_ancestor(tags: list[Tag]) -> Tag:
     return lineage[deepest]
 
 
-def _main_root(page: Page) -> Tag | None:
+def _main_root(page: Page, records: list[Candidate]) -> Tag | None:
+    root = _content_root(page)
+    if root is None:
+        return root
+    if root.name in ("body", "html", "[document]"):
+        # No element says where the content is: on a FAQ page, it is where the entries and
+        # the page's title are (not the top bar or menus a site forgot to mark up).
+        anchors = [c.element for c in records if c.element is not None and c.element.parent]
+        h1 = next((t for t in page.elements if t.name == "h1" and node_text(t)), None)
+        if anchors:
+            return _common_ancestor([*anchors, h1] if h1 is not None else anchors)
+        return root
+    # An article body whose title sits just outside it (<header><h1>…</header><article>):
+    # the title and its lede belong to the content too.
+    h1 = next((t for t in page.elements if t.name == "h1" and node_text(t)), None)
+    if h1 is not None and root not in h1.parents and h1 is not root:
+        outer = _common_ancestor([root, h1])
+        if outer.name not in ("body", "html", "[document]"):
+            return outer
+    return root
+
+
+def _content_root(page: Page) -> Tag | None:
     for matches in _MAIN_MATCHERS:
         found: list[Tag] = []
         end = -1
@@ -144,18 +158,6 @@ def _is_hidden(tag: Tag) -> bool:
         return True
     style = attrs.get("style")
     return isinstance(style, str) and bool(_HIDDEN_STYLE.search(style))
-
-
-def _furniture(tag: Tag) -> str:
-    """SKIP_NAVIGATION or SKIP_BOILERPLATE for in-article furniture, else ""."""
-    if not tag.attrs:
-        return ""
-    tokens = _tokens(tag)
-    if any(_NAVIGATION_TOKEN.search(tok) for tok in tokens):
-        return SKIP_NAVIGATION
-    if any(_BOILERPLATE_TOKEN.search(tok) for tok in tokens):
-        return SKIP_BOILERPLATE
-    return ""
 
 
 def _is_in_page_toc(tag: Tag) -> bool:
@@ -238,9 +240,22 @@ def _fingerprint(text: str) -> str:
 class _Section:
     __slots__ = ("level", "text", "ident", "filled")
 
-    def __init__(self, level: int, text: str, ident: str) -> None:
+    def __init__(self, level: int, text: str, ident: str, filled: bool = False) -> None:
         self.level, self.text, self.ident = level, text, ident
-        self.filled = False  # any content or entry under it
+        self.filled = filled  # any content or entry under it
+
+
+def _heading_id(heading: Tag) -> str:
+    """The heading's id, or that of the <section>/<div> it opens (a link to the section)."""
+    ident = heading.get("id")
+    if isinstance(ident, str) and ident.strip():
+        return ident.strip()
+    parent = heading.parent
+    if parent is None or parent.name not in ("section", "div"):
+        return ""
+    first = next((c for c in parent.contents if isinstance(c, Tag)), None)
+    ident = parent.get("id") if first is heading else None
+    return ident.strip() if isinstance(ident, str) else ""
 
 
 class _Chunker:
@@ -279,8 +294,16 @@ class _Chunker:
             self._pop()
         text = node_text(tag)
         if text:
-            ident = tag.get("id")
-            self.path.append(_Section(level, text, ident if isinstance(ident, str) else ""))
+            self.path.append(_Section(level, text, _heading_id(tag)))
+
+    def subtitle(self, text: str) -> None:
+        """A title below every heading level: a toggle button over its panel."""
+        self.flush()
+        while self.path and self.path[-1].level >= _SUBTITLE_LEVEL:
+            self._pop()
+        if text:
+            # A control over a panel of form fields has no answer to miss: never reported.
+            self.path.append(_Section(_SUBTITLE_LEVEL, text, "", filled=True))
 
     def add(self, text: str, at: Tag) -> None:
         text = text.strip()
@@ -324,7 +347,9 @@ class _Chunker:
         position = self.page.pos(first)
         self.chunks.append(
             Candidate(
-                question=PATH_SEPARATOR.join(path) or self.page.title or self._fallback_title(answer),
+                question=PATH_SEPARATOR.join(path)
+                or self.page.title
+                or self._fallback_title(answer),
                 answer=answer,
                 extractor="passage",
                 position=(position, len(self.chunks)),
@@ -342,21 +367,18 @@ class _Chunker:
 
 
 def _removed_furniture(page: Page) -> list[SkippedSection]:
-    """Chrome that sat inside the article and held a section or a list (its table of
-    contents, a related-articles box), as skips. Lone buttons and breadcrumb trails are
-    furniture of every page and not worth a line each."""
+    """Chrome that sat inside the article (its table of contents, a related-articles box, a
+    feedback widget), as skips. A lone "Edit" link or icon is not worth a line."""
     skipped = []
     for tag in page.removed_in_content:
-        if first_below(tag, ("h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol")) is None:
-            continue
         text = node_text(tag)
-        if not text:
+        if count_words(text) < MIN_FRAGMENT_WORDS and first_below(tag, _SECTION_TAGS) is None:
             continue
         role = tag.get("role")
         navigation = (
             tag.name == "nav"
             or (isinstance(role, str) and role in ("navigation", "search"))
-            or any(re.search(r"nav|menu|toc|breadcrumb|sidebar", t, re.I) for t in _tokens(tag))
+            or any(NAVIGATION_NAME.search(t) for t in _tokens(tag))
         )
         skipped.append(
             SkippedSection(
@@ -373,7 +395,7 @@ def extract_passages(
     was left out. Without records this is the whole main content, as before any FAQs."""
     records = records or []
     skipped = _removed_furniture(page)
-    root = _main_root(page)
+    root = _main_root(page, records)
     if root is None or (not records and len(node_text(root)) < MIN_PAGE_TEXT_CHARS):
         return [], skipped
     chunker = _Chunker(page, records)
@@ -394,22 +416,29 @@ def extract_passages(
                 chunker.fill()  # an entry sits in this section
                 skip_start, skip_until = position, claimed[claim_index][1]
                 continue
-            if node.name in _SKIPPED:
+            if node.name == "button" or node.get("role") == "tab":
+                # A disclosure control titles the panel it opens ("Filters", a tab's label);
+                # other buttons are UI.
+                if _is_control(page, node):
+                    chunker.subtitle(node_text(node))
+            elif node.name in _SKIPPED:
                 pass
             elif _is_hidden(node) and node.get("id") not in toggled:
                 text = node_text(node)
                 # Decoration (icons, "▸") is hidden on every page; only text worth reading counts.
                 if count_words(text) >= MIN_FRAGMENT_WORDS:
                     chunker.skip(skip_title(node, text), SKIP_HIDDEN)
-            elif furniture := _furniture(node):
-                chunker.skip(skip_title(node), furniture)
             elif _is_in_page_toc(node):
                 chunker.skip(skip_title(node), SKIP_NAVIGATION)
             elif node.name in HEADING_TAGS:
                 chunker.heading(node)
             elif node.name == "details" and _empty_details(node):
                 chunker.skip(node_text(node), SKIP_EMPTY_ANSWER)
-            elif _is_leaf_block(node) and not _overlaps(claimed, claim_index, node, page):
+            elif (
+                _is_leaf_block(node)
+                and not _overlaps(claimed, claim_index, node, page)
+                and first_below(node, match=lambda t: _is_control(page, t)) is None
+            ):
                 text = node_text(node)
                 if text and len(text) <= _MAX_BOILERPLATE_TEXT and _BOILERPLATE_TEXT.match(text):
                     chunker.skip(text, SKIP_BOILERPLATE)
@@ -428,9 +457,24 @@ def extract_passages(
             if id(node) in page.claimed_strings:
                 chunker.fill()
                 continue
-            chunker.add(collapse_whitespace(str(node)), parent)
+            text = collapse_whitespace(str(node))
+            if len(text) <= _MAX_BOILERPLATE_TEXT and _BOILERPLATE_TEXT.match(text):
+                chunker.skip(text, SKIP_BOILERPLATE)
+            else:
+                chunker.add(text, parent)
     chunker.close()
     return chunker.chunks, [*skipped, *chunker.skipped]
+
+
+def _is_control(page: Page, control: Tag) -> bool:
+    """A button or tab that opens a panel on this page."""
+    if control.name != "button" and control.get("role") != "tab":
+        return False
+    for attr in ("aria-controls", "data-bs-target", "data-target"):
+        value = control.get(attr)
+        if isinstance(value, str) and any(v.lstrip("#") in page.ids for v in value.split()):
+            return True
+    return False
 
 
 def _overlaps(claimed: list[tuple[int, int]], index: int, node: Tag, page: Page) -> bool:

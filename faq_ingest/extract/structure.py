@@ -16,10 +16,12 @@ from bs4 import Tag
 
 from faq_ingest.extract.text import looks_like_question
 
-# Classes that differ between otherwise identical entries: state, position, numbering.
+# Classes that differ between otherwise identical entries: state, position, numbering,
+# emphasis ("article-promoted"), BEM modifiers ("card--wide").
 _VOLATILE_CLASS = re.compile(
-    r"\d|^(?:active|open|opened|closed|show|shown|hide|hidden|collapsed|expanded|in|current"
-    r"|selected|first|last|odd|even|is-[\w-]+|has-[\w-]+|js-[\w-]+)$",
+    r"\d|--|^(?:active|open|opened|closed|show|shown|hide|hidden|collapsed|expanded|in|current"
+    r"|selected|first|last|odd|even|new|top|is-[\w-]+|has-[\w-]+|js-[\w-]+)$"
+    r"|(?:^|[-_])(?:promoted|featured|highlight(?:ed)?|pinned|sticky|popular)$",
     re.IGNORECASE,
 )
 # Wrappers that hold a whole page or article; climbing into them would make one "entry" of
@@ -43,10 +45,13 @@ StructureKey = tuple[int, tuple[tuple[str, tuple[str, ...]], ...]]
 
 
 def stable_classes(tag: Tag) -> tuple[str, ...]:
+    """The class a list's entries share: the first one that is not a state or modifier.
+    (Themes add modifiers after the base class: "article-list-item article-promoted".)"""
     classes = tag.attrs.get("class") or ()
     if isinstance(classes, str):
         classes = classes.split()
-    return tuple(sorted(c.lower() for c in classes if not _VOLATILE_CLASS.search(c)))
+    base = next((c.lower() for c in classes if not _VOLATILE_CLASS.search(c)), None)
+    return (base,) if base else ()
 
 
 def structure_keys(elements: Sequence[Tag], rivals: Iterable[Tag] = ()) -> dict[int, StructureKey]:
