@@ -13,7 +13,9 @@ Rules that keep the knowledge base safe:
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -23,15 +25,21 @@ from django.utils import timezone
 
 from faq_ingest import knowledge
 from faq_ingest.crawl import CrawlLimits, PageOutcome, PriorPage, crawl_site, url_origin
-from faq_ingest.extract import extract_faqs, normalise_question
+from faq_ingest.extract import ExtractedFaq, extract_page, normalise_question
+from faq_ingest.extract.records import MAX_SKIP_TITLE_CHARS, SKIP_DUPLICATE
 from faq_ingest.fetch import Fetcher
-from faq_ingest.models import CrawledPage, CrawlRun, FaqSource
+from faq_ingest.models import CrawledPage, CrawlRun, Faq, FaqSource
 from faq_ingest.robots import fetch_robots
 
 log = logging.getLogger(__name__)
 
 # A RUNNING row older than this belongs to a worker that died; it no longer blocks.
 STALE_RUN = timedelta(hours=2)
+# A page's own list of what it left out is kept to this many (its count is not).
+MAX_PAGE_SKIPS = 50
+# One (title, reason) is listed on a run at most this often: "Was this article helpful?"
+# on 500 pages is one finding, not 500.
+MAX_SAME_SKIP = 3
 # Fetch errors that mean "this page no longer exists", as opposed to "try again later".
 GONE_CODES = frozenset({"http_404", "http_410"})
 PAGE_GONE = "gone"
@@ -49,6 +57,9 @@ class _RunState:
     visited: set[str] = field(default_factory=set)
     touched: list[CrawledPage] = field(default_factory=list)  # 304/unchanged, saved in bulk
     changed: bool = False  # any FAQ added or updated
+    # Question key -> (page URL, answer digest) of the record that took it this run.
+    owners: dict[str, tuple[str, str]] = field(default_factory=dict)
+    listed_skips: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def start_run(source_id: int) -> CrawlRun | None:
@@ -183,6 +194,7 @@ def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome, state: _
         run.pages_not_modified += 1
         if known:
             state.seen.update(known.faq_ids)
+            _count_skips(run, state, known.url, known.skipped_sections)
             known.last_status, known.last_fetched_at = outcome.status, timezone.now()
             state.touched.append(known)
         return
@@ -191,7 +203,7 @@ def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome, state: _
 
     result = outcome.result
     try:
-        items = extract_faqs(result.text, result.url)
+        extraction = extract_page(result.text, result.url)
     except Exception as exc:  # one page the extractor cannot handle must not stop the crawl
         log.exception("extraction failed for %s", outcome.url)
         _record_failure(run, outcome.url, "extract_error", f"{type(exc).__name__}: {exc}")
@@ -201,15 +213,22 @@ def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome, state: _
 
     run.pages_fetched += 1
     page_faq_ids: list[int] = []
+    skips = [{"title": s.title, "reason": s.reason} for s in extraction.skipped]
     with transaction.atomic():
-        for item in items:
-            key = normalise_question(item.question)[:500]
+        for item in extraction.records:
+            key = _identity(item, result.url, state)
             if not key:
                 continue
             if key in state.keys:  # the same question on two pages: the first page owns it
                 if state.keys[key] not in page_faq_ids:
                     page_faq_ids.append(state.keys[key])
+                if state.owners[key][1] != _digest(item.answer):
+                    # Its answer here differs from the one kept: staff should know.
+                    skips.append(
+                        {"title": item.question[:MAX_SKIP_TITLE_CHARS], "reason": SKIP_DUPLICATE}
+                    )
                 continue
+            state.owners[key] = (result.url, _digest(item.answer))
             url = f"{result.url}#{item.anchor}" if item.anchor else result.url
             crawled = knowledge.CrawledFaq(
                 question=item.question[:5000],
@@ -247,10 +266,56 @@ def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome, state: _
                 "last_modified": result.last_modified or "",
                 "content_hash": result.content_hash,
                 "faq_ids": page_faq_ids,
+                "skipped_sections": skips[:MAX_PAGE_SKIPS],
                 "last_status": "fetched",
                 "last_fetched_at": timezone.now(),
             },
         )
+
+    _count_skips(run, state, outcome.url, skips)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _identity(item: ExtractedFaq, url: str, state: _RunState) -> str:
+    """The question key a record is stored under.
+
+    A FAQ is its normalised question, so the same question on two pages is one FAQ. A
+    passage is titled by its headings, which need not be unique: a long section splits
+    into several passages, and two pages can share a heading ("Contact us"). Each passage
+    keeps its own key; the first one with a title keeps the plain key, which is the key
+    passages had before titles were disambiguated, so re-crawls update them in place.
+    """
+    key = normalise_question(item.question)[:500]
+    if item.kind != Faq.KIND_PASSAGE or not key or key not in state.owners:
+        return key
+    owner_url, owner_answer = state.owners[key]
+    if owner_url != url:
+        if owner_answer == _digest(item.answer):
+            return key  # the same text on another page: a duplicate, kept once
+        key = f"{key[:480]}@{hashlib.sha256(url.encode()).hexdigest()[:10]}"
+    base, n = key, 2
+    while key in state.owners and state.owners[key][0] == url:
+        key, n = f"{base[:490]}#{n}", n + 1
+    return key
+
+
+def _count_skips(run: CrawlRun, state: _RunState, url: str, skips: list[dict[str, str]]) -> None:
+    run.skipped += len(skips)
+    for skip in skips:
+        reason = skip.get("reason", "")
+        run.skipped_by_reason[reason] = run.skipped_by_reason.get(reason, 0) + 1
+    listed = run.skipped_sections
+    for skip in skips:
+        if len(listed) >= CrawlRun.MAX_SKIPPED_SECTIONS:
+            break
+        seen = (skip.get("title", ""), skip.get("reason", ""))
+        if state.listed_skips[seen] >= MAX_SAME_SKIP:
+            continue
+        state.listed_skips[seen] += 1
+        listed.append({"url": url[:2000], "title": seen[0], "reason": seen[1]})
 
 
 def _forget_page(page: CrawledPage) -> None:

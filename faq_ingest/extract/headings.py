@@ -23,6 +23,7 @@ from faq_ingest.extract.text import (
     HEADING_TAGS,
     clean_question,
     has_question_prefix,
+    is_boilerplate_text,
     looks_like_question,
     node_text,
 )
@@ -88,6 +89,8 @@ def _answer_nodes(page: Page, heading: Tag) -> list[Tag | NavigableString]:
     for sibling in _answer_start(heading).next_siblings:
         if isinstance(sibling, Tag) and (
             _is_stop(sibling, level)
+            # The page's feedback widget follows the last entry; it answers nothing.
+            or is_boilerplate_text(node_text(sibling))
             # A stronger extractor's FAQ list starts here; it is not part of this answer.
             or page.claimed_question_between(page.pos(sibling), page.subtree_end(sibling))
         ):

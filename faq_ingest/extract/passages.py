@@ -29,6 +29,7 @@ from faq_ingest.extract.text import (
     HEADING_TAGS,
     collapse_whitespace,
     count_words,
+    is_boilerplate_text,
     node_text,
 )
 
@@ -64,20 +65,6 @@ _LEAF_BREAKERS = _CONTAINERS | _TEXT_BLOCKS | HEADING_TAGS
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 
-# Whole blocks of help-center boilerplate, in the words the common platforms use.
-_BOILERPLATE_TEXT = re.compile(
-    r"^(?:was this (?:article|page|answer|information) (?:helpful|useful)"
-    r"|did this (?:article|answer|page) (?:help|answer)|is this (?:page|article) helpful"
-    r"|(?:\d+ )?(?:out of \d+ )?(?:people )?found this (?:helpful|useful)"
-    r"|last updated|updated (?:on )?\d|print(?: this page)?$|share(?: this)?(?: article| page)?:?$"
-    r"|have more questions\?? submit a request$"
-    r"|written by [^.!?]{1,60}$|updated (?:over |about |almost )?(?:a |an |\d+ )"
-    r"(?:minute|hour|day|week|month|year)s? ago$"
-    r"|(?:back|return) to top|这篇文章(?:对您)?(?:有帮助|是否有帮助)|這篇文章(?:對您)?(?:有幫助|是否有幫助)"
-    r"|本文(?:是否)?有帮助|此文章是否有帮助|返回顶部|回到顶部|回到頂部)",
-    re.IGNORECASE,
-)
-_MAX_BOILERPLATE_TEXT = 160
 # A passage found inside a kept answer is a duplicate only when it is more than a phrase.
 _MIN_CONTAINED_CHARS = 24
 
@@ -205,7 +192,20 @@ def skip_title(tag: Tag, text: str = "") -> str:
     links = _link_texts(tag)
     if links and sum(map(len, links)) * 2 >= len(text):
         return _shorten("links: " + ", ".join(links))
-    return _shorten(text)
+    return _shorten(_first_line(tag) or text)
+
+
+def _first_line(tag: Tag) -> str:
+    """The text of tag up to its first block break: "Was this article helpful?" rather
+    than the whole widget with its counts."""
+    parts: list[str] = []
+    for node in walk(tag):
+        if isinstance(node, Tag):
+            if node.name in BLOCK_TAGS and any(p.strip() for p in parts):
+                break
+        elif type(node) is NavigableString:
+            parts.append(str(node))
+    return collapse_whitespace("".join(parts))
 
 
 def _shorten(text: str) -> str:
@@ -440,7 +440,7 @@ def extract_passages(
                 and first_below(node, match=lambda t: _is_control(page, t)) is None
             ):
                 text = node_text(node)
-                if text and len(text) <= _MAX_BOILERPLATE_TEXT and _BOILERPLATE_TEXT.match(text):
+                if is_boilerplate_text(text):
                     chunker.skip(text, SKIP_BOILERPLATE)
                 elif _is_link_bar(node, text):
                     chunker.skip(skip_title(node, text), SKIP_NAVIGATION)
@@ -458,7 +458,7 @@ def extract_passages(
                 chunker.fill()
                 continue
             text = collapse_whitespace(str(node))
-            if len(text) <= _MAX_BOILERPLATE_TEXT and _BOILERPLATE_TEXT.match(text):
+            if is_boilerplate_text(text):
                 chunker.skip(text, SKIP_BOILERPLATE)
             else:
                 chunker.add(text, parent)

@@ -73,6 +73,27 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD_OR_HAN = re.compile(rf"[{_HAN}]|[^\W_{_HAN}]+(?:[.,:/'’-][^\W_{_HAN}]+)*")
 
 
+# Whole blocks of help-center boilerplate, in the words the common platforms use.
+_BOILERPLATE_TEXT = re.compile(
+    r"^(?:was this (?:article|page|answer|information) (?:helpful|useful)"
+    r"|did this (?:article|answer|page) (?:help|answer)|is this (?:page|article) helpful"
+    r"|(?:\d+ )?(?:out of \d+ )?(?:people )?found this (?:helpful|useful)"
+    r"|last updated|updated (?:on )?\d|print(?: this page)?$|share(?: this)?(?: article| page)?:?$"
+    r"|have more questions\?? submit a request$"
+    r"|written by [^.!?]{1,60}$|updated (?:over |about |almost )?(?:a |an |\d+ )"
+    r"(?:minute|hour|day|week|month|year)s? ago$"
+    r"|(?:back|return) to top|这篇文章(?:对您)?(?:有帮助|是否有帮助)|這篇文章(?:對您)?(?:有幫助|是否有幫助)"
+    r"|本文(?:是否)?有帮助|此文章是否有帮助|返回顶部|回到顶部|回到頂部)",
+    re.IGNORECASE,
+)
+_MAX_BOILERPLATE_TEXT = 160
+
+
+def is_boilerplate_text(text: str) -> bool:
+    """A whole block of help-center widget text ("Was this article helpful?")."""
+    return bool(text) and len(text) <= _MAX_BOILERPLATE_TEXT and bool(_BOILERPLATE_TEXT.match(text))
+
+
 # clean_question, looks_like_question and normalise_question are pure and see the same few
 # strings many times per page (extractors probe, merging and heading paths re-key them).
 
