@@ -145,7 +145,8 @@ def extract_accordions(page: Page) -> list[Candidate]:
         strict = not (bootstrap or _in_faq_context(trigger))
         pairs.append((_question_element(trigger), panel, strict))
     listed: set[int] = set()
-    for group in group_by_structure([question_el for question_el, _, _ in pairs]):
+    strict_pairs = any(strict for _, _, strict in pairs)
+    for group in group_by_structure([q for q, _, _ in pairs]) if strict_pairs else ():
         if len(group) > 1 and any(looks_like_question(node_text(q)) for q in group):
             listed.update(id(q) for q in group)
     for question_el, panel, strict in pairs:

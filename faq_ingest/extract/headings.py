@@ -87,28 +87,38 @@ def _answer_nodes(page: Page, heading: Tag) -> list[Tag | NavigableString]:
     level = _level(heading)
     nodes: list[Tag | NavigableString] = []
     for sibling in _answer_start(heading).next_siblings:
-        if isinstance(sibling, Tag) and (
-            _is_stop(sibling, level)
-            # The page's feedback widget follows the last entry; it answers nothing.
-            or is_boilerplate_text(node_text(sibling))
-            # A stronger extractor's FAQ list starts here; it is not part of this answer.
-            or page.claimed_question_between(page.pos(sibling), page.subtree_end(sibling))
-        ):
-            break
-        if _has_content(sibling):
+        if isinstance(sibling, Tag):
+            if (
+                _is_stop(sibling, level)
+                # A stronger extractor's FAQ list starts here; it is not part of this answer.
+                or page.claimed_question_between(page.pos(sibling), page.subtree_end(sibling))
+            ):
+                break
+            if sibling.name in ("script", "style", "template"):
+                continue
+            text = node_text(sibling)
+            if not text:
+                continue
+            if is_boilerplate_text(text):
+                break  # the page's feedback widget follows the last entry; it answers nothing
+            nodes.append(sibling)
+        elif type(sibling) is NavigableString and sibling.strip():
             nodes.append(sibling)
     return nodes
 
 
 class _Outline:
-    """Each heading's scope (up to the next heading at its level or above) and the heading
-    that encloses it."""
+    """The page's headings with their text, each one's scope (up to the next heading at its
+    level or above) and the heading that encloses it. Built once per page: claims change
+    between the two heading passes, the outline does not."""
 
-    def __init__(self, page: Page, headings: list[Tag]) -> None:
+    def __init__(self, page: Page) -> None:
+        self.headings = [tag for tag in page.elements if tag.name in HEADING_TAGS]
+        self.text: dict[int, str] = {id(h): node_text(h) for h in self.headings}
         self.end: dict[int, int] = {}
         self.parent: dict[int, Tag | None] = {}
         stack: list[Tag] = []
-        for heading in headings:
+        for heading in self.headings:
             level = _level(heading)
             while stack and _level(stack[-1]) >= level:
                 self.end[id(stack.pop())] = page.pos(heading)
@@ -117,17 +127,24 @@ class _Outline:
         for heading in stack:
             self.end[id(heading)] = len(page.elements)
 
+    @classmethod
+    def of(cls, page: Page) -> _Outline:
+        outline = page.memo.get("outline")
+        if not isinstance(outline, cls):
+            outline = page.memo["outline"] = cls(page)
+        return outline
+
     def holds_entries(self, page: Page, heading: Tag) -> bool:
         """True when an entry (this extractor's or a stronger one's) lies in heading's scope."""
         return page.claimed_question_between(page.pos(heading) + 1, self.end[id(heading)] - 1)
 
     def under_question(self, heading: Tag) -> bool:
         parent = self.parent.get(id(heading))
-        return parent is not None and looks_like_question(node_text(parent))
+        return parent is not None and looks_like_question(self.text[id(parent)])
 
     def section_title(self, heading: Tag) -> str:
         parent = self.parent.get(id(heading))
-        return node_text(parent) if parent is not None else ""
+        return self.text[id(parent)] if parent is not None else ""
 
 
 def _faq_context(page: Page, outline: _Outline, group: list[Tag]) -> bool:
@@ -135,12 +152,12 @@ def _faq_context(page: Page, outline: _Outline, group: list[Tag]) -> bool:
     return (
         page.is_faq_page
         or bool(FAQ_WORDS.search(outline.section_title(first)))
-        or in_faq_container(first)
+        or in_faq_container(first, page.memo.setdefault("faq_container", {}))
     )
 
 
 def _question_led(page: Page, outline: _Outline, group: list[Tag]) -> list[Tag]:
-    asks = [looks_like_question(node_text(h)) for h in group]
+    asks = [looks_like_question(outline.text[id(h)]) for h in group]
     if len(group) == 1:
         # An isolated heading: only a title that asks makes it an entry.
         return group if asks[0] else []
@@ -151,8 +168,10 @@ def _question_led(page: Page, outline: _Outline, group: list[Tag]) -> list[Tag]:
 
 
 def _statement_only(page: Page, outline: _Outline, group: list[Tag]) -> list[Tag]:
-    titles = [node_text(h) for h in group]
-    if len(group) < 2 or any(looks_like_question(t) for t in titles):
+    if len(group) < 2:
+        return []
+    titles = [outline.text[id(h)] for h in group]
+    if any(looks_like_question(t) for t in titles):
         return []
     if any(outline.under_question(h) for h in group):
         return []  # sub-headings inside a question's answer
@@ -166,15 +185,15 @@ def _statement_only(page: Page, outline: _Outline, group: list[Tag]) -> list[Tag
 def _extract(
     page: Page, choose: Callable[[Page, _Outline, list[Tag]], list[Tag]]
 ) -> list[Candidate]:
-    headings = [tag for tag in page.elements if tag.name in HEADING_TAGS]
-    if not headings:
-        return []
-    outline = _Outline(page, headings)
+    outline = _Outline.of(page)
+    headings = outline.headings
     candidates = [
         h
         for h in headings
-        if h.name in QUESTION_HEADINGS and not page.is_claimed(h) and node_text(h)
+        if h.name in QUESTION_HEADINGS and outline.text[id(h)] and not page.is_claimed(h)
     ]
+    if not candidates:
+        return []
     found: list[Candidate] = []
     # Deepest level first: whether a heading titles a section depends on the entries below it.
     for level in (4, 3, 2):
@@ -191,7 +210,7 @@ def _extract(
                 if not answer_nodes:
                     continue  # left to the passage pass, which reports an empty answer
                 answer = page.markdown(answer_nodes)
-                question = clean_question(node_text(heading))
+                question = clean_question(outline.text[id(heading)])
                 if question and answer:
                     page.claim(heading, answer_nodes)
                     found.append(

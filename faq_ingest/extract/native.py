@@ -33,7 +33,7 @@ def _listed(page: Page, container: Tag, titles: list[str]) -> bool:
     return (
         any(looks_like_question(t) for t in titles)
         or page.is_faq_page
-        or in_faq_container(container)
+        or in_faq_container(container, page.memo.setdefault("faq_container", {}))
         or bool(FAQ_WORDS.search(page.preceding_heading_text(page.pos(container))))
     )
 

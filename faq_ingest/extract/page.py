@@ -191,10 +191,15 @@ class Page:
                 self.ids[ident] = tag
         self._claimed_regions: list[tuple[int, int]] = []
         self._claimed_questions: list[int] = []
+        # _claimed_regions merged and sorted, for is_claimed; None after a new claim.
+        self._merged: list[tuple[int, int]] | None = None
+        self._merged_starts: list[int] = []
         # Bare strings taken as (part of) an answer: the passage pass must not repeat them.
         self.claimed_strings: set[int] = set()
         self._anchor_points: list[tuple[int, str]] | None = None
         self._is_faq_page: bool | None = None
+        # Per-page results extractors share (a heading outline, FAQ-context verdicts).
+        self.memo: dict[str, object] = {}
         self._heading_positions: list[int] | None = None
         self.page_level: set[int] = set()
         for tag in self.elements:
@@ -229,6 +234,7 @@ class Page:
 
     # --- claims: once a stronger extractor owns a region, weaker ones keep out -------------
     def claim(self, question: Tag | None, answer_nodes: Iterable[Tag | NavigableString]) -> None:
+        self._merged = None
         if question is not None:
             bisect.insort(self._claimed_questions, self.pos(question))
             self._claimed_regions.append((self.pos(question), self.subtree_end(question)))
@@ -240,7 +246,11 @@ class Page:
 
     def is_claimed(self, tag: Tag) -> bool:
         p = self.pos(tag)
-        return any(start <= p <= end for start, end in self._claimed_regions)
+        if self._merged is None:
+            self._merged = self.claimed_intervals()
+            self._merged_starts = [start for start, _ in self._merged]
+        i = bisect.bisect_right(self._merged_starts, p) - 1
+        return i >= 0 and self._merged[i][1] >= p
 
     def claimed_intervals(self) -> list[tuple[int, int]]:
         """Claimed regions as sorted, disjoint (start, end) position intervals."""

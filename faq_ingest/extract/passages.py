@@ -8,11 +8,10 @@ introduction, the section text between entries, a closing "Still need help?" par
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
-from bs4 import NavigableString, Tag
+from bs4 import NavigableString, PageElement, Tag
 
-from faq_ingest.extract.dom import first_below, has_class, tags_below, walk
+from faq_ingest.extract.dom import first_below, tags_below, walk
 from faq_ingest.extract.page import NAVIGATION_NAME, Candidate, Page
 from faq_ingest.extract.records import (
     MAX_SKIP_TITLE_CHARS,
@@ -29,6 +28,7 @@ from faq_ingest.extract.text import (
     HEADING_TAGS,
     collapse_whitespace,
     count_words,
+    fingerprint,
     is_boilerplate_text,
     node_text,
 )
@@ -43,16 +43,33 @@ _SECTION_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol")
 
 # Where the main content usually lives, best guess first (plain checks, not CSS selectors:
 # soupsieve's matching goes quadratic on deeply nested pages).
-_MAIN_MATCHERS: tuple[Callable[[Tag], bool], ...] = (
-    lambda t: t.name == "main",
-    lambda t: t.get("role") == "main",
-    lambda t: t.name == "article",
-    lambda t: has_class(t, "md-content"),
-    lambda t: has_class(t, "markdown"),
-    lambda t: t.name == "div" and has_class(t, "body"),
-    lambda t: t.get("id") == "content",
-    lambda t: has_class(t, "content"),
-)
+_CONTENT_CLASSES = {"md-content": 3, "markdown": 4, "content": 7}
+
+
+def _content_rank(tag: Tag) -> int:
+    """How surely tag is the main content: 0 <main> … 7 .content; _NOT_CONTENT otherwise."""
+    name = tag.name
+    if name == "main":
+        return 0
+    attrs = tag.attrs
+    if attrs and attrs.get("role") == "main":
+        return 1
+    if name == "article":
+        return 2
+    if not attrs:
+        return _NOT_CONTENT
+    rank = _NOT_CONTENT
+    classes = attrs.get("class") or ()
+    for cls in classes.split() if isinstance(classes, str) else classes:
+        rank = min(rank, _CONTENT_CLASSES.get(cls, _NOT_CONTENT))
+        if cls == "body" and name == "div":
+            rank = min(rank, 5)
+    if attrs.get("id") == "content":
+        rank = min(rank, 6)
+    return rank
+
+
+_NOT_CONTENT = 99
 _TEXT_BLOCKS = frozenset(
     {"p", "li", "pre", "blockquote", "dd", "dt", "td", "th", "figcaption", "caption"}
 )
@@ -97,7 +114,8 @@ def _main_root(page: Page, records: list[Candidate]) -> Tag | None:
     if root.name in ("body", "html", "[document]"):
         # No element says where the content is: on a FAQ page, it is where the entries and
         # the page's title are (not the top bar or menus a site forgot to mark up).
-        anchors = [c.element for c in records if c.element is not None and c.element.parent]
+        # (Their parents: the container of a single entry, not the entry's own title.)
+        anchors = [c.element.parent for c in records if c.element is not None and c.element.parent]
         h1 = next((t for t in page.elements if t.name == "h1" and node_text(t)), None)
         if anchors:
             return _common_ancestor([*anchors, h1] if h1 is not None else anchors)
@@ -105,7 +123,7 @@ def _main_root(page: Page, records: list[Candidate]) -> Tag | None:
     # An article body whose title sits just outside it (<header><h1>…</header><article>):
     # the title and its lede belong to the content too.
     h1 = next((t for t in page.elements if t.name == "h1" and node_text(t)), None)
-    if h1 is not None and root not in h1.parents and h1 is not root:
+    if h1 is not None and h1 is not root and not any(p is root for p in h1.parents):
         outer = _common_ancestor([root, h1])
         if outer.name not in ("body", "html", "[document]"):
             return outer
@@ -113,22 +131,30 @@ def _main_root(page: Page, records: list[Candidate]) -> Tag | None:
 
 
 def _content_root(page: Page) -> Tag | None:
-    for matches in _MAIN_MATCHERS:
-        found: list[Tag] = []
-        end = -1
-        for tag in page.elements:
-            position = page.pos(tag)
-            if position <= end or not matches(tag):
-                continue
-            if node_text(tag):
+    by_rank: dict[int, list[Tag]] = {}
+    for tag in page.elements:
+        rank = _content_rank(tag)
+        if rank != _NOT_CONTENT:
+            by_rank.setdefault(rank, []).append(tag)
+    for rank in sorted(by_rank):
+        texts = [t for t in by_rank[rank] if _has_text(t)]
+        if not texts:
+            continue
+        if rank != 2:
+            return texts[0]
+        # Several articles side by side (cards, a list of posts): all of them are the content.
+        found, end = [texts[0]], page.subtree_end(texts[0])
+        for tag in texts[1:]:
+            if page.pos(tag) > end:
                 found.append(tag)
                 end = page.subtree_end(tag)
-        if len(found) == 1:
-            return found[0]
-        if found:
-            # Several articles (cards, a list of posts): all of them are the content.
-            return _common_ancestor(found)
+        return found[0] if len(found) == 1 else _common_ancestor(found)
     return page.soup.body or page.soup
+
+
+def _has_text(tag: Tag) -> bool:
+    """Whether any visible string lies below tag (stops at the first, unlike node_text)."""
+    return any(type(node) is NavigableString and not node.isspace() for node in walk(tag))
 
 
 def _is_leaf_block(tag: Tag) -> bool:
@@ -233,10 +259,6 @@ def _split_long(text: str) -> list[str]:
     return [p for p in pieces if p]
 
 
-def _fingerprint(text: str) -> str:
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-
 class _Section:
     __slots__ = ("level", "text", "ident", "filled")
 
@@ -268,9 +290,14 @@ class _Chunker:
         self.skipped: list[SkippedSection] = []
         self.leftovers_only = bool(records)
         # The FAQs' answers and questions: a passage repeating one adds nothing. (Passages are
-        # not compared with each other: a page may well say the same thing twice.)
+        # not compared with each other: a page may well say the same thing twice.) Visible
+        # entries claimed their own markup, so the passages cannot repeat them.
+        # Only a record read from structured data leaves its visible text unclaimed.
         self.kept = {
-            _fingerprint(text) for record in records for text in (record.question, record.answer)
+            fingerprint(text)
+            for record in records
+            if record.element is None
+            for text in (record.question, record.answer)
         }
         self.kept_text = "\x00".join(self.kept)
 
@@ -333,9 +360,9 @@ class _Chunker:
         first = self.first
         self.parts, self.first = [], None
         plain = node_text(first) if len(answer) < 200 else answer
-        fingerprint = _fingerprint(answer)
-        if fingerprint in self.kept or (
-            len(fingerprint) >= _MIN_CONTAINED_CHARS and fingerprint in self.kept_text
+        printed = fingerprint(answer)
+        if printed in self.kept or (
+            len(printed) >= _MIN_CONTAINED_CHARS and printed in self.kept_text
         ):
             self.skip(plain, SKIP_DUPLICATE)
             return
@@ -398,23 +425,22 @@ def extract_passages(
     root = _main_root(page, records)
     if root is None or (not records and len(node_text(root)) < MIN_PAGE_TEXT_CHARS):
         return [], skipped
+    if page.is_claimed(root):
+        return [], skipped  # the content is one entry
     chunker = _Chunker(page, records)
     claimed = page.claimed_intervals()
     claim_index = 0
     toggled = page.toggle_targets()
-    # Pre-order positions: a consumed subtree is the interval [skip_start, skip_until].
-    skip_start, skip_until = -1, -1
-    for node in walk(root):
+    # Depth-first in document order; a subtree handled as a whole is not descended into.
+    stack: list[PageElement] = root.contents[::-1]
+    while stack:
+        node = stack.pop()
         if isinstance(node, Tag):
             position = page.pos(node)
-            if skip_start <= position <= skip_until:
-                continue
             while claim_index < len(claimed) and claimed[claim_index][1] < position:
                 claim_index += 1
-            consumed = True
             if claim_index < len(claimed) and claimed[claim_index][0] <= position:
                 chunker.fill()  # an entry sits in this section
-                skip_start, skip_until = position, claimed[claim_index][1]
                 continue
             if node.name == "button" or node.get("role") == "tab":
                 # A disclosure control titles the panel it opens ("Filters", a tab's label);
@@ -446,22 +472,17 @@ def extract_passages(
                     chunker.skip(skip_title(node, text), SKIP_NAVIGATION)
                 else:
                     chunker.add(page.markdown([node]), node)
-            else:
-                consumed = False
-            if consumed:
-                skip_start, skip_until = position, page.subtree_end(node)
-        elif type(node) is NavigableString and node.strip():
-            parent = node.parent
-            if parent is None or skip_start <= page.pos(parent) <= skip_until:
-                continue
+            elif node.contents:
+                stack.extend(node.contents[::-1])
+        elif type(node) is NavigableString and not node.isspace():
             if id(node) in page.claimed_strings:
                 chunker.fill()
                 continue
             text = collapse_whitespace(str(node))
             if is_boilerplate_text(text):
                 chunker.skip(text, SKIP_BOILERPLATE)
-            else:
-                chunker.add(text, parent)
+            elif text and node.parent is not None:
+                chunker.add(text, node.parent)
     chunker.close()
     return chunker.chunks, [*skipped, *chunker.skipped]
 

@@ -40,6 +40,7 @@ from faq_ingest.extract.structured import (
 )
 from faq_ingest.extract.text import (
     HEADING_TAGS,
+    fingerprint,
     node_text,
     normalise_question,
     strip_answer_label,
@@ -81,9 +82,10 @@ def _merge(candidates: list[Candidate], skipped: list[SkippedSection]) -> list[C
         # Visible markup wins ties: its Markdown is already rendered and matches the page.
         richest = max(group, key=lambda c: (richness(c), c.extractor not in STRUCTURED))
         anchor = lead.anchor or next((c.anchor for c in group if c.anchor), "")
-        kept = _fingerprint(plain_answer(richest))
-        for other in visible:
-            if other is not richest and _fingerprint(plain_answer(other)) not in kept:
+        others = [c for c in visible if c is not richest]
+        kept = fingerprint(plain_answer(richest)) if others else ""
+        for other in others:
+            if fingerprint(plain_answer(other)) not in kept:
                 skipped.append(
                     SkippedSection(other.question[:MAX_SKIP_TITLE_CHARS], SKIP_DUPLICATE)
                 )
@@ -102,10 +104,6 @@ def _merge(candidates: list[Candidate], skipped: list[SkippedSection]) -> list[C
         )
     merged.sort(key=lambda c: c.position)
     return merged
-
-
-def _fingerprint(text: str) -> str:
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
 def _own_id(element: Tag) -> str:

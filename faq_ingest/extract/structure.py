@@ -107,14 +107,26 @@ def _tokens(tag: Tag) -> Iterable[str]:
         yield ident
 
 
-def in_faq_container(element: Tag) -> bool:
-    """True when element or an ancestor is named like a FAQ list (class or id)."""
+def in_faq_container(element: Tag, memo: dict[int, bool] | None = None) -> bool:
+    """True when element or an ancestor is named like a FAQ list (class or id). memo, kept
+    per page, saves re-reading the same ancestors for every list."""
+    memo = {} if memo is None else memo
+    path: list[Tag] = []
     node: Tag | None = element
+    verdict = False
     while node is not None:
+        known = memo.get(id(node))
+        if known is not None:
+            verdict = known
+            break
         if node.attrs and any(_FAQ_TOKEN.search(tok) for tok in _tokens(node)):
-            return True
+            verdict = True
+            break
+        path.append(node)
         node = node.parent
-    return False
+    for seen in path:
+        memo[id(seen)] = verdict
+    return verdict
 
 
 def any_question(titles: Iterable[str]) -> bool:

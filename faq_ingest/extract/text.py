@@ -98,6 +98,14 @@ def is_boilerplate_text(text: str) -> bool:
 # strings many times per page (extractors probe, merging and heading paths re-key them).
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def fingerprint(text: str) -> str:
+    """Letters and digits only, casefolded: text compared regardless of markup and spacing."""
+    return _NOT_ALNUM.sub("", text.casefold())
+
+
 def count_words(text: str) -> int:
     return len(_WORD_OR_HAN.findall(text))
 
