@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 # A RUNNING row older than this belongs to a worker that died; it no longer blocks.
 STALE_RUN = timedelta(hours=2)
-# A page's own list of what it left out is kept to this many (its count is not).
-MAX_PAGE_SKIPS = 50
+# A page's own list of what it left out keeps this many distinct (title, reason) pairs;
+# the rest is kept as a count per reason.
+MAX_PAGE_SKIPS = 100
 # One (title, reason) is listed on a run at most this often: "Was this article helpful?"
 # on 500 pages is one finding, not 500.
 MAX_SAME_SKIP = 3
@@ -266,7 +267,7 @@ def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome, state: _
                 "last_modified": result.last_modified or "",
                 "content_hash": result.content_hash,
                 "faq_ids": page_faq_ids,
-                "skipped_sections": skips[:MAX_PAGE_SKIPS],
+                "skipped_sections": _page_skips(skips),
                 "last_status": "fetched",
                 "last_fetched_at": timezone.now(),
             },
@@ -302,20 +303,36 @@ def _identity(item: ExtractedFaq, url: str, state: _RunState) -> str:
     return key
 
 
-def _count_skips(run: CrawlRun, state: _RunState, url: str, skips: list[dict[str, str]]) -> None:
-    run.skipped += len(skips)
-    for skip in skips:
-        reason = skip.get("reason", "")
-        run.skipped_by_reason[reason] = run.skipped_by_reason.get(reason, 0) + 1
+def _page_skips(skips: list[dict[str, str]]) -> list[dict[str, object]]:
+    """What a page left out, as stored on its CrawledPage: [{"title", "reason", "n"}], one
+    row per (title, reason); past MAX_PAGE_SKIPS rows, one untitled row per reason."""
+    counts = Counter((s["title"], s["reason"]) for s in skips)
+    rows: list[dict[str, object]] = []
+    overflow: Counter[str] = Counter()
+    for (title, reason), n in counts.items():
+        if len(rows) < MAX_PAGE_SKIPS:
+            rows.append({"title": title, "reason": reason, "n": n})
+        else:
+            overflow[reason] += n
+    rows.extend({"title": "", "reason": reason, "n": n} for reason, n in overflow.items())
+    return rows
+
+
+def _count_skips(run: CrawlRun, state: _RunState, url: str, skips: list[dict]) -> None:
+    """Add a page's skips to the run: all to the counts, a bounded, varied few to the list."""
     listed = run.skipped_sections
     for skip in skips:
-        if len(listed) >= CrawlRun.MAX_SKIPPED_SECTIONS:
-            break
-        seen = (skip.get("title", ""), skip.get("reason", ""))
+        n = int(skip.get("n", 1))
+        reason = str(skip.get("reason", ""))
+        run.skipped += n
+        run.skipped_by_reason[reason] = run.skipped_by_reason.get(reason, 0) + n
+        seen = (str(skip.get("title", "")), reason)
+        if not seen[0] or len(listed) >= CrawlRun.MAX_SKIPPED_SECTIONS:
+            continue
         if state.listed_skips[seen] >= MAX_SAME_SKIP:
             continue
         state.listed_skips[seen] += 1
-        listed.append({"url": url[:2000], "title": seen[0], "reason": seen[1]})
+        listed.append({"url": url[:2000], "title": seen[0], "reason": reason})
 
 
 def _forget_page(page: CrawledPage) -> None:

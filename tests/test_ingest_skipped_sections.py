@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -111,7 +112,7 @@ def test_the_run_counts_what_was_left_out_and_why(site) -> None:
     assert ("boilerplate", "Was this article helpful?", site.url("/stores")) in listed
     assert all(set(s) == {"url", "title", "reason"} for s in run.skipped_sections)
     stored = CrawledPage.objects.get(url=site.url("/")).skipped_sections
-    assert {"title": "Gift cards <b>new</b>", "reason": "empty_answer"} in stored
+    assert {"title": "Gift cards <b>new</b>", "reason": "empty_answer", "n": 1} in stored
 
 
 def test_a_recrawl_of_unchanged_pages_still_counts_their_skips(site) -> None:
@@ -140,6 +141,34 @@ def test_the_listed_skips_stay_bounded_and_varied() -> None:
     assert len(boilerplate) == sync.MAX_SAME_SKIP  # the same line once per page would crowd
     assert len([s for s in run.skipped_sections if s["reason"] == "empty_answer"]) == 8
     assert Faq.objects.filter(question__endswith="warranty", kind=Faq.KIND_FAQ).count() == 8
+
+
+def test_a_page_with_thousands_of_empty_titles_stays_bounded_but_counted() -> None:
+    titles = "".join(f"<h2>Section {i}</h2>" for i in range(3000))
+    page = f"<html><body><main><h1>Help</h1><p>One real paragraph of help text here.</p>{titles}</main></body></html>"
+    with _site({"/": page}) as server:
+        source = FaqSource.objects.create(name="Hostile", start_url=server.url("/"))
+        first = sync.crawl_source(source.pk)
+        again = sync.crawl_source(source.pk)  # 304: counted from what the page stored
+    assert first.skipped == again.skipped == 3000
+    assert first.skipped_by_reason == again.skipped_by_reason == {"empty_answer": 3000}
+    assert len(first.skipped_sections) == CrawlRun.MAX_SKIPPED_SECTIONS
+    stored = CrawledPage.objects.get(url=server.url("/")).skipped_sections
+    assert len(stored) == sync.MAX_PAGE_SKIPS + 1
+    assert stored[-1] == {"title": "", "reason": "empty_answer", "n": 3000 - sync.MAX_PAGE_SKIPS}
+
+
+def test_a_long_section_split_into_passages_keeps_every_part() -> None:
+    fixture = Path(__file__).parent / "fixtures" / "html" / "no_faq_passages.html"
+    with _site({"/": fixture.read_text(encoding="utf-8")}) as server:
+        source = FaqSource.objects.create(name="Policy", start_url=server.url("/"))
+        sync.crawl_source(source.pk)
+    # "International delivery" is longer than one passage: both parts are stored (the second
+    # used to be dropped for repeating the first one's title).
+    parts = Faq.objects.filter(question="Shipping policy › International delivery")
+    assert parts.count() == 2
+    assert "biosecurity" in " ".join(parts.values_list("answer", flat=True))
+    assert "DHL Express" in " ".join(parts.values_list("answer", flat=True))
 
 
 def test_crawl_command_reports_the_skips(site) -> None:
