@@ -7,7 +7,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faq_ingest.extract import ExtractedFaq, extract_faqs
+from faq_ingest.extract import ExtractedFaq, extract_faqs, extract_page, pipeline
 
 KINDS = {"faq", "passage"}
 TAGS = [
@@ -108,8 +108,6 @@ def test_deeply_nested_jsonld() -> None:
 
 
 def test_a_page_that_cannot_be_extracted_is_reported_not_silent(monkeypatch) -> None:
-    from faq_ingest.extract import extract_page, pipeline
-
     def broken(html: str, url: str):
         raise RecursionError("pathological page")
 
