@@ -9,10 +9,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from faq_ingest import knowledge, schedule, sync, tasks
 from faq_ingest.errors import CrawlNotStarted
+from faq_ingest.extract import SKIP_REASONS
 from faq_ingest.models import CrawledPage, CrawlRun, Faq, FaqRevision, FaqSource, IndexSnapshot
 
 log = logging.getLogger(__name__)
@@ -332,6 +333,14 @@ class FaqRevisionAdmin(admin.ModelAdmin):
         self.message_user(request, "Reverted.", messages.SUCCESS)
 
 
+# CrawlRun's skip lists are shown as one table (skipped_report), not as raw JSON.
+_SKIP_FIELDS = ("skipped_sections", "skipped_by_reason")
+
+
+def _http_only(url: object) -> str:
+    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else ""
+
+
 @admin.register(CrawlRun)
 class CrawlRunAdmin(admin.ModelAdmin):
     list_display = (
@@ -348,9 +357,51 @@ class CrawlRunAdmin(admin.ModelAdmin):
         "conflicts_link",
         "faqs_retired",
         "notice",
+        "skipped",
     )
     list_filter = ("status", "source")
-    readonly_fields = [f.name for f in CrawlRun._meta.fields] + ["duration"]
+    readonly_fields = [f.name for f in CrawlRun._meta.fields if f.name not in _SKIP_FIELDS] + [
+        "duration",
+        "skipped_report",
+    ]
+
+    @admin.display(description="Skipped sections")
+    def skipped_report(self, obj: CrawlRun) -> str:
+        # Content of the crawled pages that became neither a FAQ nor a passage, so a loss is
+        # visible here rather than silent. Titles come from crawled pages: escaped.
+        if not obj.skipped:
+            return "None: every section became a FAQ or a passage."
+        by_reason = ", ".join(
+            f"{SKIP_REASONS.get(reason, reason)}: {count}"
+            for reason, count in sorted(obj.skipped_by_reason.items(), key=lambda rc: -rc[1])
+        )
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td>{}</td><td><a href="{}" rel="noreferrer">{}</a></td></tr>',
+            (
+                (
+                    SKIP_REASONS.get(s.get("reason", ""), s.get("reason", "")),
+                    s.get("title", ""),
+                    _http_only(s.get("url")),
+                    s.get("url", ""),
+                )
+                for s in obj.skipped_sections
+            ),
+        )
+        listed = len(obj.skipped_sections)
+        more = (
+            format_html("<p>{} more not listed (repeats and the rest).</p>", obj.skipped - listed)
+            if obj.skipped > listed
+            else ""
+        )
+        return format_html(
+            "<p>{} ({})</p><table><thead><tr><th>Reason</th><th>Title</th><th>Page</th></tr>"
+            "</thead><tbody>{}</tbody></table>{}",
+            obj.skipped,
+            by_reason,
+            rows,
+            more,
+        )
 
     @admin.display(description="Why")
     def notice(self, obj: CrawlRun) -> str:

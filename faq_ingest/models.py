@@ -143,6 +143,16 @@ class CrawlRun(models.Model):
         ),
     )
     faqs_retired = models.PositiveIntegerField(default=0)
+    # Content of the pages this crawl covered that became neither a FAQ nor a passage
+    # (navigation, boilerplate, a title without an answer, a duplicate…). Pages that were not
+    # re-parsed (304, unchanged) count what their last parse left out.
+    skipped = models.PositiveIntegerField(
+        default=0, help_text="Sections of the crawled pages left out, with a reason for each."
+    )
+    # [{"url", "title", "reason"}], at most MAX_SKIPPED_SECTIONS and at most a few per
+    # (title, reason), so one widget repeated on every page cannot crowd out the rest.
+    skipped_sections = models.JSONField(default=list, blank=True)
+    skipped_by_reason = models.JSONField(default=dict, blank=True)  # {reason: count}
     error = models.TextField(blank=True)
     suspicious_reason = models.TextField(blank=True)
     # The Celery task that ran this crawl: a redelivered task finds its earlier attempt.
@@ -152,6 +162,8 @@ class CrawlRun(models.Model):
     lease_owner = models.CharField(max_length=255, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    MAX_SKIPPED_SECTIONS = 300
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -177,6 +189,9 @@ class CrawledPage(models.Model):
     # FAQ ids this page produced last time it was parsed: a 304 or unchanged page still
     # "sees" them, so they are not counted missing.
     faq_ids = models.JSONField(default=list, blank=True)
+    # What its last parse left out, [{"title", "reason"}]: counted again by a crawl that
+    # gets 304 or an unchanged page, like faq_ids.
+    skipped_sections = models.JSONField(default=list, blank=True)
     last_status = models.CharField(max_length=40, blank=True)
     last_fetched_at = models.DateTimeField(null=True, blank=True)
 

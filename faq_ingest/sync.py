@@ -22,7 +22,9 @@ had already saved are indexed.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -32,7 +34,8 @@ from django.utils import timezone
 from faq_ingest import knowledge, leases
 from faq_ingest.crawl import CrawlLimits, PageOutcome, PriorPage, crawl_site, url_origin
 from faq_ingest.errors import CrawlNotStarted, DuplicateDelivery
-from faq_ingest.extract import ExtractedFaq, extract_faqs, normalise_question
+from faq_ingest.extract import ExtractedFaq, PageExtraction, extract_page, normalise_question
+from faq_ingest.extract.records import MAX_SKIP_TITLE_CHARS, SKIP_DUPLICATE
 from faq_ingest.fetch import Fetcher
 from faq_ingest.models import CrawledPage, CrawlRun, Faq, FaqRevision, FaqSource
 from faq_ingest.robots import fetch_robots
@@ -42,6 +45,12 @@ log = logging.getLogger(__name__)
 # Retiring one or two FAQs of a small source is routine, whatever share of it they are;
 # the share check starts at this many.
 MASS_RETIREMENT_MIN = 3
+# A page's own list of what it left out keeps this many distinct (title, reason) pairs;
+# the rest is kept as a count per reason.
+MAX_PAGE_SKIPS = 100
+# One (title, reason) is listed on a run at most this often: "Was this article helpful?"
+# on 500 pages is one finding, not 500.
+MAX_SAME_SKIP = 3
 # Fetch errors that mean "this page no longer exists", as opposed to "try again later".
 GONE_CODES = frozenset({"http_404", "http_410"})
 PAGE_GONE = "gone"
@@ -60,8 +69,11 @@ class _RunState:
     touched: list[CrawledPage] = field(default_factory=list)  # 304/unchanged, saved in bulk
     changed: bool = False  # any FAQ added or updated
     # Fetched pages with no FAQ on them, applied at the end unless the crawl is suspicious.
-    deferred: list[tuple[PageOutcome, list[ExtractedFaq]]] = field(default_factory=list)
+    deferred: list[tuple[PageOutcome, PageExtraction]] = field(default_factory=list)
     lease: leases.Heartbeat | None = None
+    # Question key -> (page URL, answer digest) of the record that took it this run.
+    owners: dict[str, tuple[str, str]] = field(default_factory=dict)
+    listed_skips: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,8 +283,8 @@ def _crawl(
     if emptied:
         _hold_back(run, state, emptied)
     else:
-        for outcome, items in state.deferred:
-            _apply_items(run, source, outcome, items, state)
+        for outcome, extraction in state.deferred:
+            _apply_items(run, source, outcome, extraction, state)
 
     with transaction.atomic():
         _assert_lease(run)
@@ -302,11 +314,11 @@ def _crawl(
             run.error = run.error or "no page could be fetched"
 
 
-def _emptied_pages(state: _RunState) -> list[tuple[PageOutcome, list[ExtractedFaq], int]]:
+def _emptied_pages(state: _RunState) -> list[tuple[PageOutcome, PageExtraction, int]]:
     """Deferred pages that used to hold FAQs which this crawl found nowhere on the site.
 
     A page whose FAQs moved to another page is not emptied: they were seen there.
-    Returns (outcome, items, number of FAQs lost) per page.
+    Returns (outcome, extraction, number of FAQs lost) per page.
     """
     candidates = {
         outcome.url: [i for i in state.pages[outcome.url].faq_ids if i not in state.seen]
@@ -322,24 +334,25 @@ def _emptied_pages(state: _RunState) -> list[tuple[PageOutcome, list[ExtractedFa
         )
     )
     emptied = []
-    for outcome, items in state.deferred:
+    for outcome, extraction in state.deferred:
         lost = [i for i in candidates.get(outcome.url, []) if i in live]
         if lost:
-            emptied.append((outcome, items, len(lost)))
+            emptied.append((outcome, extraction, len(lost)))
     return emptied
 
 
 def _hold_back(
-    run: CrawlRun, state: _RunState, emptied: list[tuple[PageOutcome, list[ExtractedFaq], int]]
+    run: CrawlRun, state: _RunState, emptied: list[tuple[PageOutcome, PageExtraction, int]]
 ) -> None:
     """A suspicious crawl stores none of its FAQ-less pages; what they held stays."""
-    for outcome, _items in state.deferred:
+    for outcome, _extraction in state.deferred:
         known = state.pages.get(outcome.url)
         if known:
             state.seen.update(known.faq_ids)
     examples = []
-    for outcome, items, lost in emptied[:3]:
-        title = next((i.question for i in items if i.question), "") or "no readable content"
+    for outcome, extraction, lost in emptied[:3]:
+        title = next((i.question for i in extraction.records if i.question), "")
+        title = title or "no readable content"
         examples.append(f"{outcome.url} (“{title[:80]}”, {lost} FAQ(s) gone)")
     run.suspicious_reason = (
         f"{len(emptied)} page(s) that held FAQs now hold none: {'; '.join(examples)}. "
@@ -411,6 +424,7 @@ def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome, state: _
         run.pages_not_modified += 1
         if known:
             state.seen.update(known.faq_ids)
+            _count_skips(run, state, known.url, known.skipped_sections)
             known.last_status, known.last_fetched_at = outcome.status, timezone.now()
             state.touched.append(known)
         return
@@ -419,7 +433,7 @@ def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome, state: _
 
     result = outcome.result
     try:
-        items = extract_faqs(result.text, result.url)
+        extraction = extract_page(result.text, result.url)
     except Exception as exc:  # one page the extractor cannot handle must not stop the crawl
         log.exception("extraction failed for %s", outcome.url)
         _record_failure(run, outcome.url, "extract_error", f"{type(exc).__name__}: {exc}")
@@ -428,35 +442,42 @@ def _apply_page(run: CrawlRun, source: FaqSource, outcome: PageOutcome, state: _
         return
 
     run.pages_fetched += 1
-    if not any(item.kind == Faq.KIND_FAQ for item in items):
+    if not any(item.kind == Faq.KIND_FAQ for item in extraction.records):
         # Could be an outage page standing in for real FAQs: decided once the whole crawl
         # has been seen (FAQs may have moved to another page). The body is dropped: only
         # the extracted items and the page's validators are needed later.
         slim = dataclasses.replace(result, body=b"", text="")
-        state.deferred.append((dataclasses.replace(outcome, result=slim), items))
+        state.deferred.append((dataclasses.replace(outcome, result=slim), extraction))
         return
-    _apply_items(run, source, outcome, items, state)
+    _apply_items(run, source, outcome, extraction, state)
 
 
 def _apply_items(
     run: CrawlRun,
     source: FaqSource,
     outcome: PageOutcome,
-    items: list[ExtractedFaq],
+    extraction: PageExtraction,
     state: _RunState,
 ) -> None:
     result = outcome.result
     assert result is not None
     page_faq_ids: list[int] = []
+    skips = [{"title": s.title, "reason": s.reason} for s in extraction.skipped]
     with transaction.atomic():
-        for item in items:
-            key = normalise_question(item.question)[:500]
+        for item in extraction.records:
+            key = _identity(item, result.url, state)
             if not key:
                 continue
             if key in state.keys:  # the same question on two pages: the first page owns it
                 if state.keys[key] not in page_faq_ids:
                     page_faq_ids.append(state.keys[key])
+                if state.owners[key][1] != _digest(item.answer):
+                    # Its answer here differs from the one kept: staff should know.
+                    skips.append(
+                        {"title": item.question[:MAX_SKIP_TITLE_CHARS], "reason": SKIP_DUPLICATE}
+                    )
                 continue
+            state.owners[key] = (result.url, _digest(item.answer))
             url = f"{result.url}#{item.anchor}" if item.anchor else result.url
             crawled = knowledge.CrawledFaq(
                 question=item.question[:5000],
@@ -494,10 +515,72 @@ def _apply_items(
                 "last_modified": result.last_modified or "",
                 "content_hash": result.content_hash,
                 "faq_ids": page_faq_ids,
+                "skipped_sections": _page_skips(skips),
                 "last_status": "fetched",
                 "last_fetched_at": timezone.now(),
             },
         )
+
+    _count_skips(run, state, outcome.url, skips)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _identity(item: ExtractedFaq, url: str, state: _RunState) -> str:
+    """The question key a record is stored under.
+
+    A FAQ is its normalised question, so the same question on two pages is one FAQ. A
+    passage is titled by its headings, which need not be unique: a long section splits
+    into several passages, and two pages can share a heading ("Contact us"). Each passage
+    keeps its own key; the first one with a title keeps the plain key, which is the key
+    passages had before titles were disambiguated, so re-crawls update them in place.
+    """
+    key = normalise_question(item.question)[:500]
+    if item.kind != Faq.KIND_PASSAGE or not key or key not in state.owners:
+        return key
+    owner_url, owner_answer = state.owners[key]
+    if owner_url != url:
+        if owner_answer == _digest(item.answer):
+            return key  # the same text on another page: a duplicate, kept once
+        key = f"{key[:480]}@{hashlib.sha256(url.encode()).hexdigest()[:10]}"
+    base, n = key, 2
+    while key in state.owners and state.owners[key][0] == url:
+        key, n = f"{base[:490]}#{n}", n + 1
+    return key
+
+
+def _page_skips(skips: list[dict[str, str]]) -> list[dict[str, object]]:
+    """What a page left out, as stored on its CrawledPage: [{"title", "reason", "n"}], one
+    row per (title, reason); past MAX_PAGE_SKIPS rows, one untitled row per reason."""
+    counts = Counter((s["title"], s["reason"]) for s in skips)
+    rows: list[dict[str, object]] = []
+    overflow: Counter[str] = Counter()
+    for (title, reason), n in counts.items():
+        if len(rows) < MAX_PAGE_SKIPS:
+            rows.append({"title": title, "reason": reason, "n": n})
+        else:
+            overflow[reason] += n
+    rows.extend({"title": "", "reason": reason, "n": n} for reason, n in overflow.items())
+    return rows
+
+
+def _count_skips(run: CrawlRun, state: _RunState, url: str, skips: list[dict]) -> None:
+    """Add a page's skips to the run: all to the counts, a bounded, varied few to the list."""
+    listed = run.skipped_sections
+    for skip in skips:
+        n = int(skip.get("n", 1))
+        reason = str(skip.get("reason", ""))
+        run.skipped += n
+        run.skipped_by_reason[reason] = run.skipped_by_reason.get(reason, 0) + n
+        seen = (str(skip.get("title", "")), reason)
+        if not seen[0] or len(listed) >= CrawlRun.MAX_SKIPPED_SECTIONS:
+            continue
+        if state.listed_skips[seen] >= MAX_SAME_SKIP:
+            continue
+        state.listed_skips[seen] += 1
+        listed.append({"url": url[:2000], "title": seen[0], "reason": reason})
 
 
 def _forget_page(page: CrawledPage) -> None:

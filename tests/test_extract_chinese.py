@@ -32,9 +32,12 @@ def test_gbk_page_prefixes_are_stripped_and_language_is_zh() -> None:
 def test_big5_traditional_page() -> None:
     html = (FIXTURES / "zh_big5.html").read_bytes().decode("big5")
     faqs = extract_faqs(html, "https://www.haohao-telecom.example/support/faq")
+    # "門市營業時間" (store hours) is a statement title with the same markup as its question
+    # siblings: an entry like them (it used to be dropped).
     assert [(f.question, f.anchor, f.language) for f in faqs] == [
         ("如何查詢帳單？", "q-bill", "zh"),
         ("出國漫遊要怎麼申請？", "q-roam", "zh"),
+        ("門市營業時間", "q-store", "zh"),
     ]
 
 

@@ -1,5 +1,6 @@
-"""Every saved page yields exactly the expected questions, in document order, by the expected
-extractor, as well-formed records."""
+"""Every saved page yields exactly the expected records (FAQs and passages), in document
+order, by the expected extractor, as well-formed records; where a fixture pins them, the
+exact answers and the sections reported as skipped, with their reasons."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from faq_ingest.extract import ExtractedFaq, extract_faqs
+from faq_ingest.extract import SKIP_REASONS, ExtractedFaq, extract_faqs, extract_page
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
 NAMES = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))
@@ -27,6 +28,11 @@ def run(name: str) -> tuple[dict, list[ExtractedFaq]]:
 def test_corpus_covers_the_required_page_types() -> None:
     assert len(NAMES) >= 14
     assert {"chrome_only", "no_faq_passages", "zh_gbk", "jsonld_accordion_duplicate"} <= set(NAMES)
+    # Statement-titled entries in every common shape, English and Chinese.
+    assert {
+        "shop_statement_h3", "sections_h4_entries", "zendesk_section", "intercom_article",
+        "zh_statement_sections", "zh_tw_details", "rental_disclosures",
+    } <= set(NAMES)  # fmt: skip
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -50,3 +56,16 @@ def test_fixture_records_are_well_formed(name: str) -> None:
         lowered = faq.answer.lower()
         assert "<script" not in lowered
         assert "](javascript:" not in lowered and "<javascript:" not in lowered
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fixture_pinned_answers_and_skips(name: str) -> None:
+    expected = json.loads((FIXTURES / f"{name}.expected.json").read_text(encoding="utf-8"))
+    html = (FIXTURES / f"{name}.html").read_bytes().decode(expected.get("encoding", "utf-8"))
+    result = extract_page(html, expected["url"])
+    answers = {f.question: f.answer for f in result.records}
+    for question, answer in expected.get("answers", {}).items():
+        assert answers[question] == answer
+    if "skipped" in expected:
+        assert [[s.reason, s.title] for s in result.skipped] == expected["skipped"]
+    assert all(s.reason in SKIP_REASONS and s.title for s in result.skipped)

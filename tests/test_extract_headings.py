@@ -1,4 +1,5 @@
-"""Question headings become FAQs; section titles never do."""
+"""Question headings become FAQs, and so do statement headings that repeat their question
+siblings' structure; section titles never do."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from faq_ingest.extract import extract_faqs
 
 
 def questions(body: str) -> list[str]:
-    return [f.question for f in extract_faqs(f"<html><body><main>{body}</main></body></html>", "")]
+    faqs = extract_faqs(f"<html><body><main>{body}</main></body></html>", "")
+    return [f.question for f in faqs if f.kind == "faq"]
 
 
 @pytest.mark.parametrize(
@@ -49,8 +51,13 @@ def test_answer_includes_lower_level_content_until_same_level() -> None:
         "<h2>Contact</h2><p>Email us.</p>"
     )
     faqs = extract_faqs(f"<main>{body}</main>", "")
-    assert [f.question for f in faqs] == ["How do I export data?"]
+    # "Contact" repeats the structure of its question sibling, so it is an entry too.
+    assert [(f.question, f.kind) for f in faqs] == [
+        ("How do I export data?", "faq"),
+        ("Contact", "faq"),
+    ]
     assert "Pick CSV." in faqs[0].answer and "Email us" not in faqs[0].answer
+    assert faqs[1].answer == "Email us."
 
 
 def test_heading_over_an_accordion_is_a_title_not_a_question() -> None:

@@ -7,7 +7,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faq_ingest.extract import ExtractedFaq, extract_faqs
+from faq_ingest.extract import ExtractedFaq, extract_faqs, extract_page, pipeline
 
 KINDS = {"faq", "passage"}
 TAGS = [
@@ -105,3 +105,15 @@ def test_deeply_nested_jsonld() -> None:
     payload = '{"a":' * 50_000 + "1" + "}" * 50_000
     html = f'<script type="application/ld+json">{payload}</script><p>Hello there world.</p>'
     assert_well_formed(extract_faqs(html, ""))
+
+
+def test_a_page_that_cannot_be_extracted_is_reported_not_silent(monkeypatch) -> None:
+    def broken(html: str, url: str):
+        raise RecursionError("pathological page")
+
+    monkeypatch.setattr(pipeline, "_extract", broken)
+    result = extract_page("<main><h2>How?</h2><p>So.</p></main>", "https://ex.example/")
+    assert result.records == []
+    assert [(s.reason, s.title) for s in result.skipped] == [
+        ("error", "whole page (RecursionError)")
+    ]

@@ -23,8 +23,8 @@ def test_unchanged_recrawl_is_all_304(monkeypatch) -> None:
         before = len(server.requests)
 
         parsed = []
-        real = sync.extract_faqs
-        monkeypatch.setattr(sync, "extract_faqs", lambda *a: parsed.append(a) or real(*a))
+        real = sync.extract_page
+        monkeypatch.setattr(sync, "extract_page", lambda *a: parsed.append(a) or real(*a))
         again = sync.crawl_source(source.pk)
         page_requests = [r for r in server.requests[before:] if r.path in site.pages]
 

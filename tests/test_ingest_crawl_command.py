@@ -16,6 +16,7 @@ SUMMARY = re.compile(
     r"^(?P<status>\w+): pages fetched (?P<fetched>\d+), not modified (?P<nm>\d+), "
     r"failed (?P<failed>\d+); FAQs added (?P<added>\d+), updated (?P<updated>\d+), "
     r"unchanged (?P<unchanged>\d+), conflicts (?P<conflicts>\d+), retired (?P<retired>\d+); "
+    r"sections skipped (?P<skipped>\d+)(?: \((?P<reasons>[^)]*)\))?; "
     r"errors (?P<errors>\d+)$"
 )
 
@@ -56,6 +57,8 @@ def test_summary_counts_pages_and_faq_changes() -> None:
         "unchanged": "0",
         "conflicts": "0",
         "retired": "0",
+        "skipped": "0",
+        "reasons": None,
         "errors": "0",
     }
     # "/" did not change (304); "/shipping" did: one FAQ updated, one unchanged.

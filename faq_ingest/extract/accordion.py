@@ -8,8 +8,16 @@ from itertools import islice
 from bs4 import Tag
 
 from faq_ingest.extract.dom import first_below, has_class, tags_below
+from faq_ingest.extract.native import MIN_LISTED_ANSWER_WORDS
 from faq_ingest.extract.page import Candidate, Page
-from faq_ingest.extract.text import HEADING_TAGS, clean_question, looks_like_question, node_text
+from faq_ingest.extract.structure import group_by_structure
+from faq_ingest.extract.text import (
+    HEADING_TAGS,
+    clean_question,
+    count_words,
+    looks_like_question,
+    node_text,
+)
 
 _QUESTION_CLASS = re.compile(r"^(?:[\w-]*?[-_]{1,2})?(?:question|faq-q)$", re.IGNORECASE)
 _ANSWER_CLASS = re.compile(r"^(?:[\w-]*?[-_]{1,2})?(?:answer|faq-a)$", re.IGNORECASE)
@@ -79,12 +87,23 @@ def _question_element(trigger: Tag) -> Tag:
 
 
 def _emit(
-    page: Page, found: list[Candidate], question_el: Tag, panel: Tag, extractor: str, strict: bool
+    page: Page,
+    found: list[Candidate],
+    question_el: Tag,
+    panel: Tag,
+    extractor: str,
+    strict: bool,
+    listed: bool = False,
 ) -> None:
+    """strict: demand a question (a generic toggle outside any FAQ context), unless listed:
+    the toggle repeats the structure of sibling toggles one of which asks a question."""
     if page.is_claimed(question_el) or page.is_claimed(panel):
         return
     question = clean_question(node_text(question_el))
-    if not question or (strict and not looks_like_question(question)):
+    if not question:
+        return
+    topic_ok = listed and count_words(node_text(panel)) >= MIN_LISTED_ANSWER_WORDS
+    if strict and not looks_like_question(question) and not topic_ok:
         return
     answer = page.markdown([panel])
     if not answer:
@@ -111,6 +130,7 @@ def _emit(
 def extract_accordions(page: Page) -> list[Candidate]:
     found: list[Candidate] = []
     toggles = [tag for tag in page.elements if tag.attrs and _is_toggle(tag)]
+    pairs: list[tuple[Tag, Tag, bool]] = []
     for trigger in toggles:
         role = trigger.get("role")
         if role in ("tab", "menuitem"):
@@ -123,7 +143,14 @@ def extract_accordions(page: Page) -> list[Candidate]:
         )
         # Generic ARIA toggles also drive menus and filters; without FAQ context, demand a question.
         strict = not (bootstrap or _in_faq_context(trigger))
-        _emit(page, found, _question_element(trigger), panel, "accordion", strict)
+        pairs.append((_question_element(trigger), panel, strict))
+    listed: set[int] = set()
+    strict_pairs = any(strict for _, _, strict in pairs)
+    for group in group_by_structure([q for q, _, _ in pairs]) if strict_pairs else ():
+        if len(group) > 1 and any(looks_like_question(node_text(q)) for q in group):
+            listed.update(id(q) for q in group)
+    for question_el, panel, strict in pairs:
+        _emit(page, found, question_el, panel, "accordion", strict, id(question_el) in listed)
 
     # Bootstrap items whose button lost its target attribute.
     classed = [t for t in page.elements if "class" in t.attrs]

@@ -15,6 +15,7 @@ from faq_ingest.extract.text import (
     clean_question,
     has_answer_prefix,
     has_question_prefix,
+    is_boilerplate_text,
     looks_like_question,
     node_text,
     strip_answer_prefix,
@@ -54,7 +55,7 @@ def _following_answer(page: Page, start: Tag, is_question: Callable[[Tag], bool]
         if isinstance(sibling, Tag):
             if sibling.name in HEADING_TAGS or sibling.name == "hr" or is_question(sibling):
                 break
-            if page.is_claimed(sibling):
+            if page.is_claimed(sibling) or is_boilerplate_text(node_text(sibling)):
                 break
         if _meaningful([sibling]) and node_text(sibling):
             nodes.append(sibling)

@@ -1,4 +1,5 @@
-"""extract_faqs: parse once, run every extractor over the shared soup, merge, anchor, label."""
+"""extract_page: parse once, run every extractor over the shared soup, merge, anchor, label,
+and turn the rest of the content into passages."""
 
 from __future__ import annotations
 
@@ -11,24 +12,39 @@ from bs4 import Tag
 
 from faq_ingest.extract.accordion import extract_accordions
 from faq_ingest.extract.dom import all_tags, first_below
-from faq_ingest.extract.headings import extract_headings
+from faq_ingest.extract.headings import extract_headings, extract_titled_entries
 from faq_ingest.extract.hidden_markdown import extract_hidden_markdown
 from faq_ingest.extract.inline import extract_inline, extract_prefixed
 from faq_ingest.extract.language import detect_language
 from faq_ingest.extract.native import extract_details, extract_dl
 from faq_ingest.extract.page import Candidate, Page
 from faq_ingest.extract.passages import extract_passages
-from faq_ingest.extract.records import ExtractedFaq
+from faq_ingest.extract.records import (
+    MAX_SKIP_TITLE_CHARS,
+    SKIP_DUPLICATE,
+    SKIP_EMPTY_ANSWER,
+    SKIP_ERROR,
+    ExtractedFaq,
+    PageExtraction,
+    SkippedSection,
+)
 from faq_ingest.extract.soup import parse_html
 from faq_ingest.extract.structured import (
     collect_jsonld_texts,
     extract_jsonld,
     extract_microdata,
     extract_rdfa,
+    plain_answer,
     render_answer,
     richness,
 )
-from faq_ingest.extract.text import HEADING_TAGS, node_text, normalise_question
+from faq_ingest.extract.text import (
+    HEADING_TAGS,
+    fingerprint,
+    node_text,
+    normalise_question,
+    strip_answer_label,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +61,15 @@ VISIBLE_EXTRACTORS: tuple[Callable[[Page], list[Candidate]], ...] = (
     extract_hidden_markdown,
     extract_inline,
     extract_prefixed,
+    extract_titled_entries,
 )
 STRUCTURED = frozenset({"jsonld"})
 
 
-def _merge(candidates: list[Candidate]) -> list[Candidate]:
+def _merge(candidates: list[Candidate], skipped: list[SkippedSection]) -> list[Candidate]:
     """One record per normalised question: visible markup wins for anchor and position,
-    the longer answer wins for content."""
+    the longer answer wins for content. A visible repeat whose answer says something else
+    is reported: its answer is not kept."""
     groups: dict[str, list[Candidate]] = {}
     for candidate in candidates:
         key = normalise_question(candidate.question)
@@ -64,6 +82,13 @@ def _merge(candidates: list[Candidate]) -> list[Candidate]:
         # Visible markup wins ties: its Markdown is already rendered and matches the page.
         richest = max(group, key=lambda c: (richness(c), c.extractor not in STRUCTURED))
         anchor = lead.anchor or next((c.anchor for c in group if c.anchor), "")
+        others = [c for c in visible if c is not richest]
+        kept = fingerprint(plain_answer(richest)) if others else ""
+        for other in others:
+            if fingerprint(plain_answer(other)) not in kept:
+                skipped.append(
+                    SkippedSection(other.question[:MAX_SKIP_TITLE_CHARS], SKIP_DUPLICATE)
+                )
         merged.append(
             Candidate(
                 question=lead.question,
@@ -165,36 +190,47 @@ def _to_record(candidate: Candidate) -> ExtractedFaq:
     )
 
 
-def _faqs(page: Page, candidates: list[Candidate]) -> list[Candidate]:
+def _faqs(
+    page: Page, candidates: list[Candidate], skipped: list[SkippedSection]
+) -> list[Candidate]:
     _assign_anchors(page, candidates)
-    merged = _merge(candidates)
+    merged = _merge(candidates, skipped)
     _assign_heading_paths(page, merged)
+    kept: list[Candidate] = []
     for candidate in merged:
         # A question whose own heading is on the path would just repeat itself.
         path = candidate.heading_path
         if path and normalise_question(path[-1]) == normalise_question(candidate.question):
             candidate.heading_path = path[:-1]
-        candidate.answer = render_answer(candidate, page.url)
-    return [c for c in merged if c.answer]
+        candidate.answer = strip_answer_label(render_answer(candidate, page.url))
+        if candidate.answer:
+            kept.append(candidate)
+        else:
+            skipped.append(
+                SkippedSection(candidate.question[:MAX_SKIP_TITLE_CHARS], SKIP_EMPTY_ANSWER)
+            )
+    return kept
 
 
-def _extract(html: str, url: str) -> list[ExtractedFaq]:
+def _extract(html: str, url: str) -> PageExtraction:
     soup = parse_html(html)
     # One walk serves the JSON-LD scan (before chrome stripping) and the stripping itself.
     tags = all_tags(soup)
     payloads = collect_jsonld_texts(tags)
     page = Page(soup, url, tags)
     candidates = extract_jsonld(page, payloads)
+    skipped: list[SkippedSection] = []
     for extractor in VISIBLE_EXTRACTORS:
         try:
             candidates.extend(extractor(page))
         except Exception:  # noqa: BLE001
-            # One heuristic tripping over odd markup must not cost the page its other FAQs.
+            # One heuristic tripping over odd markup must not cost the page its other FAQs;
+            # what it would have read still reaches the passages below.
             logger.warning("extractor %s failed on %s", extractor.__name__, url, exc_info=True)
-    records = _faqs(page, candidates) if candidates else []
-    if not records:
-        records = extract_passages(page)
-    return [_to_record(c) for c in records]
+    faqs = _faqs(page, candidates, skipped) if candidates else []
+    passages, left_out = extract_passages(page, faqs)
+    records = sorted([*faqs, *passages], key=lambda c: c.position)
+    return PageExtraction([_to_record(c) for c in records], [*left_out, *skipped])
 
 
 @contextmanager
@@ -217,14 +253,22 @@ def _cyclic_gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def extract_faqs(html: str, url: str) -> list[ExtractedFaq]:
-    """Run every extractor over one decoded HTML page, merge duplicates, and fall back to
-    passages. Never raises: unusable input yields []."""
+def extract_page(html: str, url: str) -> PageExtraction:
+    """Every FAQ and passage on one decoded HTML page, and what was left out with its reason.
+    Never raises: unusable input yields no records (and, if it had content, one skip)."""
     if not isinstance(html, str) or not html.strip():
-        return []
+        return PageExtraction()
     try:
         with _cyclic_gc_paused():
             return _extract(html, url or "")
-    except Exception:  # noqa: BLE001 - a crawler must survive any page the web throws at it
+    except Exception as exc:  # noqa: BLE001 - a crawler must survive any page the web throws at it
         logger.warning("extraction failed on %s", url, exc_info=True)
-        return []
+        return PageExtraction(
+            [], [SkippedSection(f"whole page ({type(exc).__name__})", SKIP_ERROR)]
+        )
+
+
+def extract_faqs(html: str, url: str) -> list[ExtractedFaq]:
+    """Run every extractor over one decoded HTML page, merge duplicates, and turn the rest
+    of the main content into passages. Never raises: unusable input yields []."""
+    return extract_page(html, url).records

@@ -20,6 +20,13 @@ _TAG = re.compile(r"<[^>]*>")
 _LINK_TARGET = re.compile(r"\]\([^)]*\)|[*_`#>]")
 
 
+def plain_answer(candidate: Candidate) -> str:
+    """The answer's words, whether it is still HTML or already Markdown."""
+    if candidate.answer_html and not candidate.answer:
+        return html.unescape(_TAG.sub(" ", candidate.answer_html))
+    return _LINK_TARGET.sub(" ", candidate.answer)
+
+
 def richness(candidate: Candidate) -> int:
     """Comparable amount of answer text, whether the answer is still HTML or already Markdown."""
     if candidate.answer_html and not candidate.answer:

@@ -40,6 +40,12 @@ ANSWER_PREFIX = re.compile(
     r"^\s*(?:(?:A|Answer)\s*\d{0,3}\s*[:：.、)）]|(?:回答|答复|答覆|答)\s*\d{0,3}\s*(?:[:：.、]|\s))\s*",
     re.IGNORECASE,
 )
+# The same answer labels as Markdown renders them: "**答：**", "**A**:", "__Answer:__", "*A:*".
+_MARKDOWN_ANSWER_LABEL = re.compile(
+    r"^\s*(?P<o>\*\*|__|\*|_)?\s*(?:A|Answer|答|回答|答复|答覆|解答)\s*\d{0,3}\s*"
+    r"(?:(?(o)(?P=o))\s*[:：]|[:：]\s*(?(o)(?P=o)))\s*",
+    re.IGNORECASE,
+)
 _LEADING_SYMBOLS = re.compile(r"^[^\w¿¡\"'“‘(（\[【「『]+")
 _ENUMERATOR = re.compile(r"^\s*\d{1,3}\s*[.)、．]\s+")
 
@@ -61,10 +67,47 @@ _CJK_QUESTION_START = re.compile(
 )
 _CJK_QUESTION_END = re.compile(r"(吗|嗎|呢)$")
 _FIRST_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+# A word of Latin-like text, or one Han character (Chinese has no spaces to count by).
+# "3.4.1", "e-mail" and "24/7" are one word each.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD_OR_HAN = re.compile(rf"[{_HAN}]|[^\W_{_HAN}]+(?:[.,:/'’-][^\W_{_HAN}]+)*")
+
+
+# Whole blocks of help-center boilerplate, in the words the common platforms use.
+_BOILERPLATE_TEXT = re.compile(
+    r"^(?:was this (?:article|page|answer|information) (?:helpful|useful)"
+    r"|did this (?:article|answer|page) (?:help|answer)|is this (?:page|article) helpful"
+    r"|(?:\d+ )?(?:out of \d+ )?(?:people )?found this (?:helpful|useful)"
+    r"|last updated|updated (?:on )?\d|print(?: this page)?$|share(?: this)?(?: article| page)?:?$"
+    r"|have more questions\?? submit a request$"
+    r"|written by [^.!?]{1,60}$|updated (?:over |about |almost )?(?:a |an |\d+ )"
+    r"(?:minute|hour|day|week|month|year)s? ago$"
+    r"|(?:back|return) to top|这篇文章(?:对您)?(?:有帮助|是否有帮助)|這篇文章(?:對您)?(?:有幫助|是否有幫助)"
+    r"|本文(?:是否)?有帮助|此文章是否有帮助|返回顶部|回到顶部|回到頂部)",
+    re.IGNORECASE,
+)
+_MAX_BOILERPLATE_TEXT = 160
+
+
+def is_boilerplate_text(text: str) -> bool:
+    """A whole block of help-center widget text ("Was this article helpful?")."""
+    return bool(text) and len(text) <= _MAX_BOILERPLATE_TEXT and bool(_BOILERPLATE_TEXT.match(text))
 
 
 # clean_question, looks_like_question and normalise_question are pure and see the same few
 # strings many times per page (extractors probe, merging and heading paths re-key them).
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def fingerprint(text: str) -> str:
+    """Letters and digits only, casefolded: text compared regardless of markup and spacing."""
+    return _NOT_ALNUM.sub("", text.casefold())
+
+
+def count_words(text: str) -> int:
+    return len(_WORD_OR_HAN.findall(text))
 
 
 def collapse_whitespace(text: str) -> str:
@@ -120,6 +163,12 @@ def clean_question(text: str) -> str:
 
 def strip_answer_prefix(text: str) -> str:
     return ANSWER_PREFIX.sub("", text, count=1)
+
+
+def strip_answer_label(markdown: str) -> str:
+    """An answer's Markdown without the "A:"/"答：" label that marks it, bold or not."""
+    stripped = _MARKDOWN_ANSWER_LABEL.sub("", markdown, count=1)
+    return stripped if stripped.strip() else markdown
 
 
 def has_question_prefix(text: str) -> bool:

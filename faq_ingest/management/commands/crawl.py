@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections import Counter
+
 from django.core.management.base import BaseCommand, CommandError
 
 from faq_ingest.crawl import canonicalize_url
 from faq_ingest.errors import CrawlNotStarted
+from faq_ingest.extract import SKIP_REASONS
 from faq_ingest.index import build_snapshot
 from faq_ingest.models import CrawlRun, FaqSource
 from faq_ingest.sync import crawl_source
@@ -16,8 +19,17 @@ def summary_line(run: CrawlRun) -> str:
         f"{run.pages_not_modified}, failed {run.pages_failed}; FAQs added "
         f"{run.faqs_added}, updated {run.faqs_updated}, unchanged {run.faqs_unchanged}, "
         f"conflicts {run.conflicts}, retired {run.faqs_retired}; "
+        f"sections skipped {run.skipped}{_reasons(run)}; "
         f"errors {len(run.failures) + bool(run.error)}"
     )
+
+
+def _reasons(run: CrawlRun) -> str:
+    """How many sections each reason left out, e.g. " (navigation 3, boilerplate 1)"."""
+    counts = Counter(run.skipped_by_reason)
+    if not counts:
+        return ""
+    return " (" + ", ".join(f"{SKIP_REASONS.get(r, r)} {n}" for r, n in counts.most_common()) + ")"
 
 
 class Command(BaseCommand):
@@ -55,6 +67,9 @@ class Command(BaseCommand):
             self.stderr.write(f"  error: {run.error}")
         if run.suspicious_reason:
             self.stderr.write(f"  suspicious: {run.suspicious_reason}")
+        for skip in run.skipped_sections[:20]:
+            reason = SKIP_REASONS.get(skip["reason"], skip["reason"])
+            self.stderr.write(f"  skipped ({reason}): {skip['title']} [{skip['url']}]")
         if run.status == CrawlRun.FAILED:
             # A non-zero exit lets scripts (and load_demo) notice that nothing was crawled.
             raise CommandError(f"crawl failed: {run.error or 'see errors above'}")
