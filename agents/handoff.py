@@ -67,7 +67,8 @@ def turns(conv: Conversation, *, before: Message | None = None) -> list[escalati
                 confidence=m.confidence,
                 cited_faq_ids=cited,
                 feedback=m.feedback,
-                escalated=m.escalate,
+                # Set only by a handoff notice (above): `m.escalate` marks a bot answer that
+                # found nothing, which is a low-confidence miss, not a handover.
             )
         )
     return out

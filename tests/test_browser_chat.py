@@ -103,9 +103,15 @@ def test_the_conversation_survives_a_page_reload(page, live_demo):
 
 def test_an_uncovered_question_is_handed_over_honestly(page):
     # Nobody is signed in to the agent console here: no transfer is promised.
+    # The default policy asks to rephrase after the first miss and hands over after the second.
     page.fill("#input", "xyzzy plugh frobnicate")
     page.press("#input", "Enter")
-    flagged = page.wait_for_selector(".msg.bot.escalated", timeout=30_000)
+    page.wait_for_selector(".msg.system[data-notice=rephrase]", timeout=30_000)
+    assert page.locator(".msg.system[data-notice=offline]").count() == 0
+    page.fill("#input", "zorkmid quantum blorb")
+    page.press("#input", "Enter")
+    page.wait_for_selector(".msg.bot.escalated >> nth=1", timeout=30_000)
+    flagged = page.locator(".msg.bot.escalated").nth(1)
     assert "won't guess" in flagged.inner_text()
     assert page.locator(".msg.bot.escalated a.citation").count() == 0
     notice = page.wait_for_selector(".msg.system[data-notice=offline]", timeout=15_000)

@@ -72,19 +72,24 @@ def test_a_question_streams_tokens_then_a_cited_answer(tiny_kb):
 
 
 def test_a_question_the_help_center_does_not_cover_is_handed_over_honestly(tiny_kb):
-    # No agent is online: the customer is told so, never promised a transfer.
+    # No agent is online: the customer is told so, never promised a transfer. The default
+    # policy asks to rephrase after the first miss and hands over after the second.
     async def scenario():
         comm, hello = await open_chat()
         await comm.send_json_to(
             {"type": "customer_message", "text": "xyzzy plugh quantum entanglement"}
         )
+        await receive_until_bot_message(comm)
+        rephrase = await comm.receive_json_from(timeout=10)
+        await comm.send_json_to({"type": "customer_message", "text": "frobnicate the zorkmid"})
         frames = await receive_until_bot_message(comm)
         notice = await comm.receive_json_from(timeout=10)
         offer = await comm.receive_json_from(timeout=10)
         await comm.disconnect()
-        return hello, frames, notice, offer
+        return hello, rephrase, frames, notice, offer
 
-    hello, frames, notice, offer = async_to_sync(scenario)()
+    hello, rephrase, frames, notice, offer = async_to_sync(scenario)()
+    assert rephrase["type"] == "system_message" and rephrase["notice"] == "rephrase"
     final = frames[-1]
     assert final["type"] == "bot_message"
     assert final["escalate"] is True

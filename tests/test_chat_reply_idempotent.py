@@ -112,6 +112,7 @@ def test_an_escalated_answer_queues_the_conversation_for_an_agent(
     from tests.handoff_helpers import make_agent
 
     settings.AGENTS_AUTO_ASSIGN = False
+    settings.HANDOFF_LOW_CONFIDENCE_MISSES = 1  # hand over on the first miss
     make_agent()  # online and available, so the low-confidence trigger can queue it
     monkeypatch.setattr(
         "chatbot.answering.answer_question",

@@ -144,9 +144,12 @@ def test_customer_and_agent_on_different_web_processes(stack):
     with connect(chat_url, origin=cbase, open_timeout=10) as customer:
         greeting = json.loads(customer.recv(timeout=10))
         cid = greeting["conversation_id"]
-        # Nothing in the knowledge base covers it: the worker's answer is "I won't guess",
-        # and its low-confidence trigger queues the chat (an agent is online).
+        # Nothing in the knowledge base covers it: the worker's answer is "I won't guess";
+        # the first miss asks to rephrase, the second one's low-confidence trigger queues
+        # the chat (an agent is online).
         customer.send(json.dumps({"type": "customer_message", "text": "xyzzy plugh frobnicate"}))
+        recv_until(customer, lambda f: f.get("notice") == "rephrase")
+        customer.send(json.dumps({"type": "customer_message", "text": "zorkmid quantum blorb"}))
         frames = recv_until(customer, lambda f: f["type"] == "status")
         types = [f["type"] for f in frames]
         assert "bot_message" in types and frames[-1]["status"] == "waiting"

@@ -68,15 +68,21 @@ def test_a_chinese_request_is_answered_in_chinese(tiny_kb):
 
 
 def test_low_confidence_after_the_answer_hands_over(tiny_kb):
+    # Default policy: the first miss asks the customer to rephrase, the second hands over.
     async def scenario():
         comm, greeting = await open_chat()
         await say(comm, "xyzzy plugh quantum entanglement")
+        first = await receive_until(comm, of_type("system_message"))
+        await inference_idle()
+        await say(comm, "frobnicate the zorkmid")
         frames = await receive_until(comm, of_type("status"))
         await inference_idle()
         await comm.disconnect()
-        return greeting, frames
+        return greeting, first, frames
 
-    greeting, frames = async_to_sync(scenario)()
+    greeting, first, frames = async_to_sync(scenario)()
+    assert first[-1]["notice"] == "rephrase"
+    assert not any(f["type"] == "status" for f in first)
     types = [f["type"] for f in frames]
     # The customer sees the honest "I won't guess", then the queue notice, in that order.
     assert types.index("bot_message") < types.index("system_message") < types.index("status")
