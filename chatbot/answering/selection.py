@@ -22,6 +22,7 @@ from faq_ingest.retrieval.embedders import Embedder
 from faq_ingest.retrieval.text import tokenize
 
 FIRST_SENTENCE_BONUS = 0.1
+EMBED_CANDIDATES = 6
 _LIST_ITEM_RE = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)])\s+")
 
 
@@ -44,20 +45,28 @@ class Scored:
 
 
 def rank(question: str, answer: str, embedder: Embedder | None) -> list[Scored]:
-    """The answer's sentences, best first."""
+    """The answer's sentences, best first.
+
+    Only the EMBED_CANDIDATES best by shared words (and the first sentence) are embedded:
+    this runs before generation starts, and a long FAQ has dozens of sentences.
+    """
     sentences = answer_sentences(answer)
     if not sentences:
         return []
     q_tokens = set(tokenize(question))
+    lexical = [
+        len(q_tokens & set(tokenize(s.text))) / len(q_tokens) if q_tokens else 0.0
+        for s in sentences
+    ]
     sims = np.zeros(len(sentences), dtype=np.float32)
     if embedder is not None:
-        vecs = vectors.embed(embedder, [question, *(s.text for s in sentences)])
-        sims = vecs[1:] @ vecs[0]
-    scored = []
-    for i, s in enumerate(sentences):
-        s_tokens = set(tokenize(s.text))
-        lexical = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
-        scored.append(Scored(i, s, lexical, max(0.0, float(sims[i]))))
+        first_bonus = [FIRST_SENTENCE_BONUS if i == 0 else 0.0 for i in range(len(sentences))]
+        order = sorted(range(len(sentences)), key=lambda i: -(lexical[i] + first_bonus[i]))
+        picked = sorted(order[:EMBED_CANDIDATES])
+        vecs = vectors.embed(embedder, [question, *(sentences[i].text for i in picked)])
+        for row, i in enumerate(picked, start=1):
+            sims[i] = float(vecs[row] @ vecs[0])
+    scored = [Scored(i, s, lexical[i], max(0.0, float(sims[i]))) for i, s in enumerate(sentences)]
     return sorted(scored, key=lambda x: (-x.score, x.position))
 
 

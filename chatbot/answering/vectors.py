@@ -15,6 +15,7 @@ import numpy as np
 from faq_ingest.retrieval.embedders import Embedder
 
 CACHE_SIZE = 8192
+BATCH = 4
 
 _cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _lock = threading.Lock()
@@ -34,7 +35,10 @@ def embed(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
             rows.append(vec)
     if missing:
         unique = list(dict.fromkeys(missing))
-        fresh = dict(zip(unique, embedder.encode(unique), strict=True))
+        # Small batches: the embedder encodes up to 4 texts on one thread, so it does not
+        # fight the generator running next to it for every core.
+        encoded = [embedder.encode(unique[i : i + BATCH]) for i in range(0, len(unique), BATCH)]
+        fresh = dict(zip(unique, np.vstack(encoded), strict=True))
         with _lock:
             for text, vec in fresh.items():
                 _cache[(embedder.name, text)] = vec

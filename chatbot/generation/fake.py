@@ -3,9 +3,11 @@ that answers with the best reference verbatim (useful where no model may run).""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from chatbot.generation.base import ChatMessage, Generator
 
@@ -41,10 +43,28 @@ class ExtractiveGenerator(Generator):
 
 
 class FakeGenerator(ExtractiveGenerator):
-    """The extractive generator with a small per-token delay, so tests see real streaming."""
+    """The extractive generator with a small per-token delay, so tests see real streaming.
+
+    With CHATBOT_MODEL naming a JSON file ({"words in the question": ["piece", ...]}), a
+    question containing those words gets the scripted pieces instead: end-to-end tests use
+    it to make the bot write what a real model might, such as an invented sentence.
+    """
 
     name = "fake"
 
     def __init__(self, model: str = "") -> None:
         super().__init__(model)
         self.delay_s = 0.005
+        self.script: dict[str, list[str]] = json.loads(Path(model).read_text()) if model else {}
+
+    def stream(
+        self, messages: list[ChatMessage], *, max_tokens: int, stop: list[str] | None = None
+    ) -> Iterator[str]:
+        question = messages[-1]["content"].lower() if messages else ""
+        for words, pieces in self.script.items():
+            if words.lower() in question:
+                for piece in pieces[:max_tokens]:
+                    time.sleep(self.delay_s)
+                    yield piece
+                return
+        yield from super().stream(messages, max_tokens=max_tokens, stop=stop)
