@@ -11,6 +11,7 @@ ever taken back.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ REFERENCE_CHARS = (420, 240, 240)
 # sentences in a row: a draft that went off the rails rarely comes back.
 MAX_SENTENCES = 3
 MAX_UNSUPPORTED_RUN = 2
+# A shown sentence has at least this many words ("refund" alone is not an answer).
+MIN_WORDS = 3
 
 OUTCOME_DRAFT = "draft"  # the model's verified sentences
 OUTCOME_FALLBACK = "fallback"  # quoted FAQ sentences
@@ -314,13 +317,13 @@ class _Generation:
 
     def _finish(self, stop: str, tail: list[Sentence]) -> None:
         for i, sentence in enumerate(tail):
-            cut = stop == "max_tokens" and i == len(tail) - 1
-            self._handle(sentence, cut_off=cut)
+            last = i == len(tail) - 1
+            self._handle(sentence, tail=last, cut_off=last and stop == "max_tokens")
         self.timings["stop"] = stop
         self.timings["timed_out"] = stop == "deadline"
         self.timings["generated_pieces"] = len(self.pieces)
 
-    def _handle(self, sentence: Sentence, cut_off: bool = False) -> None:
+    def _handle(self, sentence: Sentence, *, tail: bool = False, cut_off: bool = False) -> None:
         if not MARKER_RE.sub("", sentence.text).strip(" \t.。"):
             return  # a line holding only a citation marker
         t = time.perf_counter()
@@ -329,9 +332,16 @@ class _Generation:
         if key in self._seen:
             verdict.supported = False
             verdict.reasons.append("repeats an earlier sentence")
-        if cut_off and not verdict.text.rstrip().endswith(tuple('.!?。！？…)]”"')):
+        if tail and not _ends_sentence(sentence.text):
+            # Generation stopped mid-sentence ("You can return postage cost UK"): a
+            # fragment whose words happen to be in the FAQ is still not a claim it makes.
             verdict.supported = False
-            verdict.reasons.append("cut off by the token limit")
+            verdict.reasons.append(
+                "cut off by the token limit" if cut_off else "unfinished: no sentence end"
+            )
+        if len(verdict.text.split()) < MIN_WORDS and not _cjk_end(verdict.text):
+            verdict.supported = False
+            verdict.reasons.append("too short to stand on its own")
         self._seen.add(key)
         self.timings["verify_s"] += time.perf_counter() - t
         self.verdicts.append(verdict)
@@ -346,6 +356,14 @@ class _Generation:
         if not self.shown:
             self.timings["first_sentence_s"] = time.perf_counter() - self.t0
         self.shown.append(verdict)
+
+
+def _ends_sentence(text: str) -> bool:
+    """Ends like a sentence (punctuation or a citation marker), or is a list item."""
+    body = text.rstrip()
+    return bool(re.search(r"[.!?。！？…:：)）\"”’']$|\]$", body)) or bool(
+        re.match(r"\s*(?:[-*•]|\d{1,3}[.)])\s", body)
+    )
 
 
 def _cjk_end(text: str) -> bool:
