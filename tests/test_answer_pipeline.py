@@ -168,7 +168,8 @@ def test_the_prompt_carries_only_the_relevant_sentences_of_each_reference(kb, mo
     gen = use(monkeypatch, Scripted(words(TRUE_1)))
     pipeline.answer_question("Do you inspect the parcel before the refund?")
     system = gen.messages[0]["content"]
-    first = re.search(r"\[1\] Q: .*?\nA: (.*?)(?:\n\n\[2\]|\n\"\"\")", system, re.S).group(1)
+    block = system.split('"""')[1]
+    first = re.search(r"\[1\] Q: .*?\nA: (.*?)(?:\n\n\[2\]|\n$)", block, re.S).group(1)
     assert "inspects every parcel" in first
     assert first.count(". ") + 1 <= pipeline.REFERENCE_SENTENCES[0] < 6
     # The fixed instructions come first and are the same for every question, so the

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from chatbot.answering.sentences import MARKER_RE
 
 # --- numbers ---------------------------------------------------------------------------
-_EN_NUMBER_WORDS = {
+EN_NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
     "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
@@ -46,7 +46,7 @@ _CURRENCIES = {"$": "usd", "us$": "usd", "usd": "usd", "€": "eur", "eur": "eur
                "gbp": "gbp", "¥": "cny", "￥": "cny", "rmb": "cny", "cny": "cny"}  # fmt: skip
 
 _NUM = r"\d+(?:[.,]\d+)*"
-_WORDNUM = "|".join(sorted(_EN_NUMBER_WORDS, key=len, reverse=True))
+_WORDNUM = "|".join(sorted(EN_NUMBER_WORDS, key=len, reverse=True))
 _ZHNUM = r"[零〇一二两三四五六七八九十百千万]+"
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
 _QUANTITY_RE = re.compile(
@@ -89,8 +89,8 @@ def _zh_number(text: str) -> float | None:
 def number_value(raw: str) -> float | None:
     raw = raw.strip()
     low = raw.lower()
-    if low in _EN_NUMBER_WORDS:
-        return float(_EN_NUMBER_WORDS[low])
+    if low in EN_NUMBER_WORDS:
+        return float(EN_NUMBER_WORDS[low])
     if raw and raw[0] in _ZH_DIGITS or raw[:1] in _ZH_UNITS:
         return _zh_number(raw)
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", raw):

@@ -16,7 +16,10 @@ _REF_RE = re.compile(r"^\[(\d+)\] Q: .*?\nA: (.*?)(?:\n\n\[\d+\] Q: |\n\"\"\")",
 
 def _first_reference(messages: list[ChatMessage]) -> tuple[str, str] | None:
     for m in messages:
-        match = _REF_RE.search(m["content"])
+        # The references sit inside the fence; the instructions before it hold an example.
+        content = m["content"]
+        fenced = content.split('\n"""\n', 1)
+        match = _REF_RE.search(fenced[1] if len(fenced) == 2 else content)
         if match:
             return match.group(1), match.group(2).strip()
     return None
