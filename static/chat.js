@@ -84,11 +84,14 @@
     streaming.set(id, li);
     return li;
   }
-  function showTyping() {
-    const li = addMessage("bot", "", {});
+  function markTyping(li) {
     li.classList.add("typing");
     li.setAttribute("aria-label", "The assistant is typing");
     li.querySelector(".body").innerHTML = '<span class="dot"></span><span class="dot"></span><span class="dot"></span>';
+  }
+  function showTyping() {
+    const li = addMessage("bot", "", {});
+    markTyping(li);
     typing.push(li);
   }
   function dropTyping() {
@@ -132,7 +135,10 @@
         (ev.messages || []).forEach((m) => {
           if (m.role === "bot" && m.state === "streaming") {
             // Reconnected mid-answer: the rest of the tokens and the final answer land here.
-            startStreaming(m.message_id).dataset.raw = m.text || "";
+            const li = startStreaming(m.message_id);
+            li.dataset.raw = m.text || "";
+            if (li.dataset.raw) li.querySelector(".body").innerHTML = renderMarkdown(li.dataset.raw);
+            else markTyping(li); // nothing verified yet: still "typing"
             return;
           }
           const li = addMessage(m.role, m.text, { id: m.message_id });
@@ -142,6 +148,8 @@
         // Each token is verified text (whole sentences): render it as it will stay.
         if (shownComplete(ev.message_id)) return;
         const li = streaming.get(ev.message_id) || startStreaming(ev.message_id);
+        li.classList.remove("typing");
+        li.removeAttribute("aria-label");
         li.dataset.raw += ev.text;
         li.querySelector(".body").innerHTML = renderMarkdown(li.dataset.raw);
         li.scrollIntoView({ block: "end" });
@@ -149,6 +157,8 @@
         // Already in the replayed history (it completed while we reconnected).
         if (shownComplete(ev.message_id)) return;
         const li = streaming.get(ev.message_id) || startStreaming(ev.message_id);
+        li.classList.remove("typing");
+        li.removeAttribute("aria-label");
         streaming.delete(ev.message_id);
         finishBot(li, ev);
         li.scrollIntoView({ block: "end" });
