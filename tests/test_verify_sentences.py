@@ -50,7 +50,7 @@ def check(verifier, sentence):
     "sentence",
     [
         "You can return most unused items within 30 days of delivery for a full refund. [1]",
-        "Unused items can be returned within 30 days of delivery for a full refund.",
+        "Most unused items can be returned within 30 days of delivery for a full refund.",
         "Items must be unworn and have their original tags attached. [1]",
         "Gear that has been used outdoors can't be returned for a refund. [1]",
         "It may be covered by our two-year warranty.",
@@ -86,8 +86,10 @@ def test_supported_sentences_pass(verifier, sentence):
         ("Call +1 (800) 555-0100 for returns within 30 days. [1]", "555-0100"),
         ("Read https://northwind.example/return-center for the returns policy.", "return-center"),
         ("Visit www.returns-portal.example to return unused items. [1]", "returns-portal"),
-        # widened claims
+        # widened claims, and narrowing words dropped
         ("You can return any items within 30 days of delivery for a full refund. [1]", "any"),
+        ("You can return unused items within 30 days of delivery for a full refund. [1]", "most"),
+        ("Gear that has been used outdoors is covered by our 2-year warranty. [1]", "may"),
         # something else altogether
         ("Our stores open at nine and sell gift cards in every colour. [1]", "not in"),
         ("I hope this helps!", "not in"),

@@ -292,3 +292,16 @@ _QUALIFIER_RE = re.compile(
 
 def qualifiers(text: str) -> set[str]:
     return {m.group(0).lower() for m in _QUALIFIER_RE.finditer(text)}
+
+
+# Words that narrow a claim: "most unused items", "usually within 24 hours", "may be
+# covered". A sentence that restates a reference clause without them claims more.
+_HEDGE_RE = re.compile(
+    r"\b(?:most|some|many|certain|usually|typically|generally|normally|often|may|might|"
+    r"only|except|up to|at least|at most)\b|大多数|大部分|部分|一般|通常|可能|最多|至少",
+    re.I,
+)
+
+
+def hedges(text: str) -> set[str]:
+    return {m.group(0).lower() for m in _HEDGE_RE.finditer(text)}

@@ -225,6 +225,7 @@ class Verifier:
         for word in sorted(facts.qualifiers(text) - facts.qualifiers(window)):
             reasons.append(f"“{word}” is not in the passage of {label} it restates")
         reasons += self._negation_flips(text, refs, label)
+        reasons += self._dropped_hedges(text, refs, label)
         reasons += self._yes_no(text, refs, ref_tokens, label)
         return Verdict(sentence, text, not reasons, reasons, list(group), scores)
 
@@ -261,6 +262,18 @@ class Verifier:
             share, ref_negated, ref_clause = self._best_clause(words, refs)
             if share >= CLAUSE_MATCH and facts.negated(clause) != ref_negated:
                 out.append(f"negation: “{clause}” but {label} says “{ref_clause}”")
+        return out
+
+    def _dropped_hedges(self, text: str, refs: list[_Ref], label: str) -> list[str]:
+        out = []
+        for clause in facts.clauses(text):
+            words = set(_words(clause))
+            if len(words) < 2:
+                continue
+            share, _negated, ref_clause = self._best_clause(words, refs)
+            if share >= CLAUSE_MATCH:
+                for word in sorted(facts.hedges(ref_clause) - facts.hedges(text)):
+                    out.append(f"drops “{word}” from {label}: “{ref_clause}”")
         return out
 
     def _yes_no(self, text: str, refs: list[_Ref], ref_tokens: set[str], label: str) -> list[str]:
