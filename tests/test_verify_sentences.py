@@ -131,6 +131,16 @@ def test_yes_or_no_must_answer_the_question_the_way_the_faq_does():
     assert any("answers yes" in r for r in wrong.reasons)
     right = v.check("No, gear used outdoors may be covered by our 2-year warranty. [1]")
     assert right.supported, right.reasons
+    pickup = IndexDoc(
+        "14",
+        "Can I pick up my order in a store?",
+        "Choose Pick up in store at checkout for free pickup at any of our 12 US stores.",
+    )
+    v = Verifier("can i pick up my order from a store", [pickup], embedder=get_embedder("hashing"))
+    assert v.check("Yes, you can pick up your order in a store. [1]").supported
+    # Without the opening answer to the question, the same words restate the FAQ's
+    # question, not something its answer says.
+    assert not v.check("You can pick up your order in a store. [1]").supported
     off_topic = Verifier("do you ship to canada", [RETURNS], embedder=get_embedder("hashing"))
     verdict = off_topic.check("Yes, unused items can be returned within 30 days. [1]")
     assert not verdict.supported

@@ -272,6 +272,12 @@ _NO_RE = re.compile(
 )
 
 
+def strip_yes_no(sentence: str) -> str:
+    """The sentence without its opening yes/no: "Yes, you can." -> "you can."."""
+    m = _NO_RE.match(sentence) or _YES_RE.match(sentence)
+    return sentence[m.end() :].lstrip(" ,，!！.。") if m else sentence
+
+
 def yes_no_lead(sentence: str) -> bool | None:
     """True for a sentence that opens by answering yes, False for no, None otherwise."""
     if _NO_RE.match(sentence):

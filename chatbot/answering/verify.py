@@ -93,6 +93,7 @@ class _Ref:
     question_tokens: set[str]
     sentences: list[str]  # of the answer
     windows: list[tuple[set[str], str]]  # each answer sentence: its words, its text
+    opening: tuple[set[str], str]  # the question with the answer's first sentence
     clauses: list[tuple[set[str], bool, str]]  # (content words, negated, text)
 
 
@@ -125,6 +126,8 @@ class Verifier:
                 if words:
                     clause_list.append((words, facts.negated(c), c))
         windows = [(set(_words(text)), text) for text in sentences]
+        opening_text = f"{doc.question} {sentences[0]}"
+        opening = (set(_words(opening_text)), opening_text)
         return _Ref(
             doc,
             f"{doc.question}\n{doc.answer}",
@@ -132,6 +135,7 @@ class Verifier:
             set(_words(doc.question)),
             sentences,
             windows,
+            opening,
             clause_list,
         )
 
@@ -148,7 +152,8 @@ class Verifier:
 
     def check(self, sentence: str) -> Verdict:
         text = strip_markers(sentence)
-        words = set(_words(text))
+        # An opening "Yes," is checked against the question (_yes_no), not as a word.
+        words = set(_words(facts.strip_yes_no(text)))
         if not words:
             return Verdict(sentence, text, False, ["no content words to check"])
         n = len(self.docs)
@@ -189,8 +194,13 @@ class Verifier:
         lexical = len(words & ref_tokens) / len(words)
         # The words must also come from one sentence, not be gathered across the answer:
         # a small model's typical invention recombines the FAQ's own words.
+        windows = [w for r in refs for w in r.windows]
+        if facts.yes_no_lead(text) is not None:
+            # "Yes, you can pick up your order in a store" turns the FAQ's question into
+            # the answer its first sentence gives; _yes_no checks it is the right way round.
+            windows += [r.opening for r in refs]
         local, window = max(
-            ((len(words & w) / len(words), text) for r in refs for w, text in r.windows),
+            ((len(words & w) / len(words), t) for w, t in windows),
             default=(0.0, ""),
             key=lambda x: x[0],
         )
@@ -198,7 +208,10 @@ class Verifier:
         reasons: list[str] = []
 
         if vec is not None:
-            scores["similarity"] = max(self._similarity(vec, words, i) for i in group)
+            scores["similarity"] = max(
+                [self._similarity(vec, words, i) for i in group]
+                + [float(vectors.embed(self.embedder, [window])[0] @ vec)]
+            )
         if self.entailment is not None:
             premises = self._premises(text, vec, group)
             probs = self.entailment.entailment([(p, text) for p in premises])
