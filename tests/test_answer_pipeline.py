@@ -259,3 +259,13 @@ def test_a_sentence_cut_off_by_the_token_limit_is_not_shown(kb, settings, monkey
     assert answer.timings["stop"] == "max_tokens"
     assert answer.answer == TRUE_1.replace(" [1] ", "")
     assert "cut off by the token limit" in answer.verdicts[-1]["reasons"]
+
+
+def test_the_answer_opens_with_what_was_asked(kb, monkeypatch):
+    off = "Footwear must come back in its original box. [1] "
+    use(monkeypatch, Scripted(words(off + TRUE_1)))
+    answer = pipeline.answer_question("How long do I have to return an item?")
+    # True, but not an answer to "how long": it may follow the answer, not open it.
+    assert answer.verdicts[0]["supported"] is False
+    assert "does not address the question" in answer.verdicts[0]["reasons"][-1]
+    assert answer.answer == TRUE_1.replace(" [1] ", "")

@@ -342,6 +342,14 @@ class _Generation:
         if len(verdict.text.split()) < MIN_WORDS and not _cjk_end(verdict.text):
             verdict.supported = False
             verdict.reasons.append("too short to stand on its own")
+        if (
+            verdict.supported
+            and not self.shown
+            and not self.verifier.addresses_question(verdict.text)
+        ):
+            # True, but an answer must open with what was asked; details may follow it.
+            verdict.supported = False
+            verdict.reasons.append("does not address the question, so it cannot open the answer")
         self._seen.add(key)
         self.timings["verify_s"] += time.perf_counter() - t
         self.verdicts.append(verdict)

@@ -47,6 +47,9 @@ CLAUSE_MATCH = 0.5
 # An opening yes/no needs the reference to contain this share of the question's words.
 QUESTION_COVERAGE = 0.75
 SIMILARITY_CANDIDATES = 3
+# The opening sentence of an answer must be about the question: a shared content word, or
+# at least this cosine with it.
+RELEVANCE_MIN = 0.4
 
 
 _NUMBER_WORDS_RE = re.compile(
@@ -276,6 +279,17 @@ class Verifier:
             if share >= CLAUSE_MATCH and facts.negated(clause) != ref_negated:
                 out.append(f"negation: “{clause}” but {label} says “{ref_clause}”")
         return out
+
+    def addresses_question(self, text: str) -> bool:
+        """Whether a sentence is about what was asked: it shares a content word with the
+        question, or is close to it in embedding space."""
+        q_words = set(_words(self.question))
+        if not q_words or q_words & set(_words(text)):
+            return True
+        if self.embedder is None:
+            return False
+        vecs = vectors.embed(self.embedder, [self.question, text])
+        return float(vecs[0] @ vecs[1]) >= RELEVANCE_MIN
 
     def _dropped_hedges(self, text: str, refs: list[_Ref], label: str) -> list[str]:
         out = []
