@@ -21,18 +21,6 @@ LIST_LIMIT = 100
 TRANSCRIPT_LIMIT = 500
 PREVIEW_CHARS = 140
 
-# Message fields every row carries; any other stored field whose name is listed here
-# (the answer pipeline may add them) is passed through when the Message has it.
-_OPTIONAL_ANSWER_FIELDS = (
-    "verified",
-    "grounded",
-    "verification",
-    "retrieved",
-    "retrieved_faqs",
-    "draft",
-    "draft_text",
-)
-
 
 def display_name(user) -> str:
     if user is None:
@@ -68,10 +56,22 @@ def message_row(m: Message) -> dict:
         "notice": m.notice,
         "author": display_name(m.author) if m.author_id else "",
     }
-    stored = {f.name for f in Message._meta.concrete_fields}
-    for name in _OPTIONAL_ANSWER_FIELDS:
-        if name in stored:
-            row[name] = getattr(m, name)
+    if m.role == Message.BOT:
+        # From the answer record: whether the customer read the model's own verified words
+        # ("draft"), a quote of the FAQ because no drafted sentence was supported
+        # ("fallback"), or nothing ("handoff"); and what retrieval found, best first.
+        row["outcome"] = m.outcome
+        row["verified"] = m.kept_draft
+        row["retrieved"] = [
+            {
+                "faq_id": r.get("faq_id"),
+                "question": str(r.get("question", ""))[:200],
+                "url": r.get("url", ""),
+                "score": r.get("score"),
+            }
+            for r in (m.references or [])[:5]
+            if isinstance(r, dict)
+        ]
     return row
 
 

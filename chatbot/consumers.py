@@ -156,7 +156,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except conversations.MessageRejected as exc:
             await self._send(events.error(exc.code, exc.detail, retry_after=exc.retry_after))
             return
-        await self._send({"type": "message_received", "message_id": msg.pk})
+        await self._send(
+            {
+                "type": "message_received",
+                "message_id": msg.pk,
+                "bot_reply": getattr(msg, "bot_will_reply", True),
+            }
+        )
 
     async def chat_event(self, event: dict) -> None:
         payload = event["payload"]

@@ -131,7 +131,9 @@ def _add_customer_message(public_id: uuid.UUID, clean: str, customer_key: str | 
         _check_rate(conv)
         msg = Message.objects.create(conversation=conv, role=Message.CUSTOMER, text=clean)
         conv.save(update_fields=["updated_at"])
-        if handoff.on_customer_message(conv, msg):
+        # Read by the consumer: the client shows the assistant typing only when it will answer.
+        msg.bot_will_reply = handoff.on_customer_message(conv, msg)
+        if msg.bot_will_reply:
             transaction.on_commit(lambda: dispatch_reply(msg.pk))
     return msg
 
@@ -231,6 +233,7 @@ def run_reply(customer_message_id: int) -> Message | None:
             confidence=answer.confidence,
             escalate=answer.escalate,
             state=Message.COMPLETE,
+            **answer.to_record(),
         )
         transaction.on_commit(
             lambda: events.publish(

@@ -109,6 +109,21 @@ class Message(models.Model):
     notice = models.CharField(max_length=24, blank=True)
     # Bot messages: the customer's thumbs up (1) or down (-1).
     feedback = models.SmallIntegerField(null=True, blank=True)
+    # A bot message's answer record (chatbot/answering): everything the model generated,
+    # the verdict on each of its sentences with reasons, the retrieved FAQs with their
+    # scores, whether the customer read the model's own words (kept_draft) or a quoted
+    # fallback / hand-off (outcome), and the timings of each step.
+    OUTCOME_CHOICES = [
+        ("draft", "Verified draft"),
+        ("fallback", "Quoted FAQ (draft not shown)"),
+        ("handoff", "Hand-off (no confident answer)"),
+    ]
+    draft = models.TextField(blank=True)
+    verdicts = models.JSONField(default=list, blank=True)
+    references = models.JSONField(default=list, blank=True)
+    kept_draft = models.BooleanField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=OUTCOME_CHOICES, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
     # For a bot message: the customer message it answers.
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"

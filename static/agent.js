@@ -183,8 +183,8 @@
     if (m.role === "bot") {
       const facts = el("div", "facts");
       if (typeof m.confidence === "number") facts.appendChild(el("span", "chip" + (m.confidence < 0.5 ? " warn" : ""), `confidence ${m.confidence.toFixed(2)}`));
-      const verified = "verified" in m ? m.verified : "grounded" in m ? m.grounded : null;
-      if (verified !== null && verified !== undefined) facts.appendChild(el("span", "chip" + (verified ? " ok" : " warn"), verified ? "verified" : "not verified"));
+      if (m.outcome === "draft") facts.appendChild(el("span", "chip ok", "model's answer, verified"));
+      if (m.outcome === "fallback") facts.appendChild(el("span", "chip warn", "draft rejected: FAQ quoted"));
       if (m.escalate) facts.appendChild(el("span", "chip warn", "no supported answer"));
       if (m.feedback === 1) facts.appendChild(el("span", "chip ok", "customer: helpful"));
       if (m.feedback === -1) facts.appendChild(el("span", "chip warn", "customer: not helpful"));
@@ -232,10 +232,14 @@
       const plain = m.text.replace(/\[([^\]]+)\]\([^)]*\)/g, "$1").replace(/\*\*|`/g, "");
       li.appendChild(el("div", "", `“${plain.slice(0, 90)}${plain.length > 90 ? "…" : ""}”`));
       const conf = typeof m.confidence === "number" ? `confidence ${m.confidence.toFixed(2)}` : "no confidence";
-      const verified = "verified" in m ? (m.verified ? " · verified" : " · not verified") : "grounded" in m ? (m.grounded ? " · verified" : " · not verified") : "";
+      const verified = m.outcome === "draft" ? " · draft verified" : m.outcome === "fallback" ? " · draft rejected, FAQ quoted" : "";
       li.appendChild(el("div", "muted", conf + verified));
-      (m.citations || []).forEach((c) => li.appendChild(el("div", "cite-line", "FAQ: " + c.question)));
+      (m.citations || []).forEach((c) => li.appendChild(el("div", "cite-line", "Cited: " + c.question)));
       if (!(m.citations || []).length) li.appendChild(el("div", "muted", "No FAQ cited"));
+      (m.retrieved || []).forEach((r) => {
+        const score = typeof r.score === "number" ? ` (${r.score.toFixed(2)})` : "";
+        li.appendChild(el("div", "muted", "Retrieved: " + r.question + score));
+      });
       return li;
     });
     $("panel-bot").hidden = bots.length === 0;

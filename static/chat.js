@@ -17,6 +17,9 @@
   const STORE = "faqbot.conversation";
   const CUSTOMER_STORE = "faqbot.customer";
   const streaming = new Map(); // message_id -> <li>
+  // Replies the server has promised (one per acknowledged customer message) whose first
+  // words have not arrived: each shows as a typing bubble that the reply then fills.
+  const typing = []; // <li>, oldest first
   // Customer messages sent but not yet acknowledged, oldest first: the server answers each
   // customer_message, in order, with message_received or with one of these errors.
   const pending = []; // {text, li}
@@ -108,11 +111,30 @@
     if (li.dataset.messageId && !li.querySelector(".feedback")) addFeedback(li, li.dataset.messageId, ev.feedback);
   }
   function startStreaming(id) {
-    const li = addMessage("bot", "", { id: id });
+    // The oldest typing bubble becomes this reply, so the customer sees one bubble go from
+    // "typing" to words, in place.
+    const li = typing.shift() || addMessage("bot", "", {});
+    li.classList.remove("typing");
     li.classList.add("streaming");
+    li.removeAttribute("aria-label");
+    li.dataset.messageId = id;
     li.dataset.raw = "";
     streaming.set(id, li);
     return li;
+  }
+  function markTyping(li) {
+    li.classList.add("typing");
+    li.setAttribute("aria-label", "The assistant is typing");
+    li.querySelector(".body").innerHTML = '<span class="dot"></span><span class="dot"></span><span class="dot"></span>';
+  }
+  function showTyping() {
+    const li = addMessage("bot", "", {});
+    markTyping(li);
+    typing.push(li);
+  }
+  function dropTyping() {
+    const li = typing.shift();
+    if (li) li.remove();
   }
   function shownComplete(id) {
     return !streaming.has(id) && list.querySelector(`li[data-message-id="${Number(id)}"]`) !== null;
@@ -206,10 +228,14 @@
         pending.splice(0).filter((p) => !stored.includes(p.text)).reverse().forEach((p) => giveBack(p.text));
         list.innerHTML = "";
         streaming.clear(); // those bubbles were just removed from the page
+        typing.length = 0;
         (ev.messages || []).forEach((m) => {
           if (m.role === "bot" && m.state === "streaming") {
             // Reconnected mid-answer: the rest of the tokens and the final answer land here.
-            startStreaming(m.message_id).dataset.raw = m.text || "";
+            const li = startStreaming(m.message_id);
+            li.dataset.raw = m.text || "";
+            if (li.dataset.raw) li.querySelector(".body").innerHTML = renderMarkdown(li.dataset.raw);
+            else markTyping(li); // nothing verified yet: still "typing"
             return;
           }
           const li = addMessage(m.role, m.text, { id: m.message_id, author: m.author, notice: m.notice });
@@ -221,15 +247,20 @@
         const last = (ev.messages || []).slice(-1)[0];
         if (ev.status === "bot" && last && last.role === "system" && last.notice === "offline") offerTicket();
       } else if (ev.type === "token") {
+        // Each token is verified text (whole sentences): render it as it will stay.
         if (shownComplete(ev.message_id)) return;
         const li = streaming.get(ev.message_id) || startStreaming(ev.message_id);
+        li.classList.remove("typing");
+        li.removeAttribute("aria-label");
         li.dataset.raw += ev.text;
-        li.querySelector(".body").textContent = li.dataset.raw;
+        li.querySelector(".body").innerHTML = renderMarkdown(li.dataset.raw);
         li.scrollIntoView({ block: "end" });
       } else if (ev.type === "bot_message") {
         // Already in the replayed history (it completed while we reconnected).
         if (shownComplete(ev.message_id)) return;
-        const li = streaming.get(ev.message_id) || addMessage("bot", "", { id: ev.message_id });
+        const li = streaming.get(ev.message_id) || startStreaming(ev.message_id);
+        li.classList.remove("typing");
+        li.removeAttribute("aria-label");
         streaming.delete(ev.message_id);
         finishBot(li, ev);
         li.scrollIntoView({ block: "end" });
@@ -257,9 +288,11 @@
       } else if (ev.type === "message_received") {
         const sent = pending.shift();
         if (sent) { sent.li.classList.remove("pending"); sent.li.dataset.messageId = ev.message_id; }
+        if (ev.bot_reply !== false) showTyping(); // stored, and the assistant will answer it
       } else if (ev.type === "error") {
         const rejected = REJECTS.has(ev.code) ? pending.shift() : null;
         if (rejected) { rejected.li.remove(); giveBack(rejected.text); }
+        if (ev.code === "generation_failed") dropTyping();
         if (ev.code === "invalid_email" || ev.code === "invalid_ticket") {
           const err = document.getElementById("ticket-error");
           err.textContent = ev.detail; err.hidden = false;

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -63,6 +65,9 @@ class LiveDemo:
         self.proc = proc
 
 
+FAKE_MODEL_SCRIPT = Path(__file__).parent / "fixtures" / "generation" / "invents_a_sentence.json"
+
+
 @pytest.fixture(scope="session")
 def live_demo(tmp_path_factory):
     """Shared by the live-server websocket and browser tests: started once per session.
@@ -76,6 +81,8 @@ def live_demo(tmp_path_factory):
     env = app_env(
         DATA_DIR=str(data_dir),
         CHATBOT_GENERATOR="fake",
+        # Scripted replies for a few questions (see FakeGenerator), e.g. one that invents.
+        CHATBOT_MODEL=str(FAKE_MODEL_SCRIPT),
         CHATBOT_EMBEDDER="hashing",
         CHATBOT_INDEX_RELOAD_CHECK_S="0",
         INFERENCE_MODE="inline",

@@ -79,3 +79,16 @@ def test_the_human_output_streams_the_answer_and_lists_sources(tiny_kb):
     assert "4.95" in text
     assert "https://shop.example/help/shipping#shipping-cost" in text
     assert "escalate False" in text
+
+
+def test_record_adds_the_answer_record_next_to_the_stable_shape(tiny_kb):
+    out = io.StringIO()
+    call_command("ask", "How long do I have to return an item?", "--json", "--record", stdout=out)
+    data = json.loads(out.getvalue())
+    record = data.pop("record")
+    _assert_contract(data)
+    assert set(record) == {"draft", "verdicts", "references", "kept_draft", "outcome", "timings"}
+    assert record["kept_draft"] is True and record["outcome"] == "draft"
+    assert record["draft"].endswith("[1]")  # what the (extractive fake) model wrote
+    assert all(v["supported"] for v in record["verdicts"])
+    assert data["answer"] == " ".join(v["text"] for v in record["verdicts"])

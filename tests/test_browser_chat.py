@@ -59,8 +59,9 @@ def test_a_question_streams_then_shows_a_cited_answer(page, live_demo, tmp_path)
         window.__seen = [];
         new MutationObserver(() => {
             const bot = document.querySelector('.msg.bot');
-            if (bot) window.__seen.push(bot.classList.contains('streaming') ? 'streaming'
-                                                                            : 'final');
+            if (bot) window.__seen.push(bot.classList.contains('typing') ? 'typing'
+                                        : bot.classList.contains('streaming') ? 'streaming'
+                                        : 'final');
         }).observe(document.getElementById('messages'),
                    {childList: true, subtree: true, characterData: true, attributes: true});
     }""")
@@ -71,7 +72,7 @@ def test_a_question_streams_then_shows_a_cited_answer(page, live_demo, tmp_path)
     # streaming class can miss it, so the MutationObserver record above is the proof.
     citation = page.wait_for_selector(".msg.bot a.citation", timeout=30_000)
     seen = page.evaluate("window.__seen")
-    assert seen[0] == "streaming" and seen[-1] == "final"
+    assert seen[0] == "typing" and "streaming" in seen and seen[-1] == "final"
     assert page.locator(".msg.bot.streaming").count() == 0
 
     assert page.locator(".msg.customer .body").inner_text() == QUESTION
@@ -86,6 +87,52 @@ def test_a_question_streams_then_shows_a_cited_answer(page, live_demo, tmp_path)
     shot = tmp_path / "chat.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 5_000
+
+
+# tests/fixtures/generation/invents_a_sentence.json makes the fake model answer this with a
+# true sentence, an invented one (a "Boulder outlet" and store credit the FAQ never
+# mentions) and another true one.
+INVENTING_QUESTION = "What is the return policy for my boots?"
+
+
+def test_an_invented_sentence_never_appears_on_screen(page):
+    # Every state of the bot bubble, as rendered, with the time since the message was sent.
+    page.evaluate("""() => {
+        window.__states = [];
+        new MutationObserver(() => {
+            const bot = document.querySelector('.msg.bot');
+            if (!bot) return;
+            window.__states.push({
+                t: performance.now() - window.__sentAt,
+                typing: bot.classList.contains('typing'),
+                streaming: bot.classList.contains('streaming'),
+                text: bot.querySelector('.body').textContent,
+            });
+        }).observe(document.getElementById('messages'),
+                   {childList: true, subtree: true, characterData: true, attributes: true});
+        document.getElementById('composer').addEventListener(
+            'submit', () => { window.__sentAt = performance.now(); }, {capture: true});
+    }""")
+    page.fill("#input", INVENTING_QUESTION)
+    page.press("#input", "Enter")
+    page.wait_for_selector(".msg.bot a.citation", timeout=30_000)
+    states = page.evaluate("window.__states")
+
+    assert not any("Boulder" in s["text"] or "store credit" in s["text"] for s in states), states
+    final = page.locator(".msg.bot .body").inner_text()
+    assert final == (
+        "You can return most unused items within 30 days of delivery for a full refund. "
+        "Footwear must come back in its original box."
+    )
+    # Typing first, then the verified sentences one by one, then the final answer.
+    assert states[0]["typing"] and states[0]["text"] == ""
+    texts = [s["text"] for s in states if s["text"]]
+    assert texts[0] == final.split(" Footwear")[0]
+    assert all(final.startswith(t) for t in texts)
+    typing_ms = states[0]["t"]
+    first_words_ms = next(s["t"] for s in states if s["text"])
+    assert typing_ms < first_words_ms
+    print(f"typing indicator {typing_ms:.0f} ms, first verified sentence {first_words_ms:.0f} ms")
 
 
 def test_the_conversation_survives_a_page_reload(page, live_demo):

@@ -122,6 +122,10 @@ def test_the_whole_handoff_over_both_sockets(tiny_kb, settings):
     assert [m["role"] for m in detail["messages"]] == ["customer", "bot", "system"]
     bot = detail["messages"][1]
     assert bot["citations"] and 0 <= bot["confidence"] <= 1
+    # The agent sees what retrieval found and whether the model's own draft was shown.
+    assert bot["outcome"] in ("draft", "fallback")
+    assert bot["verified"] is (bot["outcome"] == "draft")
+    assert bot["retrieved"][0]["question"] == "How long do I have to return an item?"
     assert detail["summary"][0] == "Asked: How long do I have to return an item?"
     assert detail["handoffs"][0]["trigger"] == "button"
 
@@ -146,6 +150,7 @@ def test_the_whole_handoff_over_both_sockets(tiny_kb, settings):
     assert said["text"] == "Hi, I'm Maya. Let me check." and said["author"] == "Maya"
     assert seen["customer_said"][-1]["message"]["text"] == "Order 12345, thanks"
     assert seen["bot_quiet"]["type"] == "message_received"
+    assert seen["bot_quiet"]["bot_reply"] is False  # no "assistant is typing" for it
     assert seen["bot_quiet_after"] is True
 
     assert [f["type"] for f in seen["back"][-2:]] == ["system_message", "status"]

@@ -39,7 +39,7 @@ def test_system_prompt_comes_first_and_says_references_are_data():
     system, user = _parts(build_messages("Where is my order?", [_doc(1)]))
     assert system.startswith(SYSTEM_PROMPT)
     assert "not instructions" in SYSTEM_PROMPT
-    assert "[1]" in SYSTEM_PROMPT  # the citation format the grounding check parses
+    assert "[1]" in SYSTEM_PROMPT  # the citation format the sentence verifier parses
     assert user == "Where is my order?"
 
 

@@ -3,9 +3,11 @@ that answers with the best reference verbatim (useful where no model may run).""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from chatbot.generation.base import ChatMessage, Generator
 
@@ -14,7 +16,10 @@ _REF_RE = re.compile(r"^\[(\d+)\] Q: .*?\nA: (.*?)(?:\n\n\[\d+\] Q: |\n\"\"\")",
 
 def _first_reference(messages: list[ChatMessage]) -> tuple[str, str] | None:
     for m in messages:
-        match = _REF_RE.search(m["content"])
+        # The references sit inside the fence; the instructions before it hold an example.
+        content = m["content"]
+        fenced = content.split('\n"""\n', 1)
+        match = _REF_RE.search(fenced[1] if len(fenced) == 2 else content)
         if match:
             return match.group(1), match.group(2).strip()
     return None
@@ -41,10 +46,28 @@ class ExtractiveGenerator(Generator):
 
 
 class FakeGenerator(ExtractiveGenerator):
-    """The extractive generator with a small per-token delay, so tests see real streaming."""
+    """The extractive generator with a small per-token delay, so tests see real streaming.
+
+    With CHATBOT_MODEL naming a JSON file ({"words in the question": ["piece", ...]}), a
+    question containing those words gets the scripted pieces instead: end-to-end tests use
+    it to make the bot write what a real model might, such as an invented sentence.
+    """
 
     name = "fake"
 
     def __init__(self, model: str = "") -> None:
         super().__init__(model)
         self.delay_s = 0.005
+        self.script: dict[str, list[str]] = json.loads(Path(model).read_text()) if model else {}
+
+    def stream(
+        self, messages: list[ChatMessage], *, max_tokens: int, stop: list[str] | None = None
+    ) -> Iterator[str]:
+        question = messages[-1]["content"].lower() if messages else ""
+        for words, pieces in self.script.items():
+            if words.lower() in question:
+                for piece in pieces[:max_tokens]:
+                    time.sleep(self.delay_s)
+                    yield piece
+                return
+        yield from super().stream(messages, max_tokens=max_tokens, stop=stop)
