@@ -26,8 +26,13 @@ def answered(tiny_kb, monkeypatch, settings, django_capture_on_commit_callbacks)
     settings.ANSWER_CONFIDENCE_THRESHOLD = 0.0
     monkeypatch.setattr(pipeline, "get_generator", lambda: Scripted(re.findall(r"\S+\s*", DRAFT)))
     published: list[dict] = []
-    monkeypatch.setattr(events, "publish", lambda group, payload: published.append(payload))
     conv = Conversation.objects.create()
+    # What the customer's socket receives (agents' consoles get their own events).
+    monkeypatch.setattr(
+        events,
+        "publish",
+        lambda group, payload: published.append(payload) if group == conv.group_name else None,
+    )
     asked = Message.objects.create(
         conversation=conv, role=Message.CUSTOMER, text="How long do I have to return an item?"
     )
