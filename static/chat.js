@@ -11,7 +11,9 @@
   // Customer messages sent but not yet acknowledged, oldest first: the server answers each
   // customer_message, in order, with message_received or with one of these errors.
   const pending = []; // {text, li}
-  const REJECTS = new Set(["rate_limited", "message_too_long", "empty_message", "invalid_message", "frame_too_large"]);
+  const REJECTS = new Set(["rate_limited", "busy", "message_too_long", "empty_message", "invalid_message", "frame_too_large"]);
+  // Replies that will never be written (reply_cancelled): late tokens for them are dropped.
+  const cancelled = new Set();
   let socket = null;
   let retry = 0;
 
@@ -47,6 +49,8 @@
   }
   function finishBot(li, ev) {
     li.classList.remove("streaming");
+    const note = li.querySelector(".queue-note");
+    if (note) note.remove();
     li.querySelector(".body").innerHTML = renderMarkdown(ev.text);
     if (ev.escalate) li.classList.add("escalated");
     const cites = (ev.citations || []).filter((c) => safeUrl(c.url));
@@ -73,8 +77,22 @@
     const li = addMessage("bot", "", { id: id });
     li.classList.add("streaming");
     li.dataset.raw = "";
+    li.dataset.attempt = "0";
     streaming.set(id, li);
     return li;
+  }
+  // A reply taken over by another worker starts again from nothing: the first attempt's
+  // partial text is replaced, never appended to. Returns false for a stale attempt's token.
+  function atAttempt(li, attempt) {
+    const seen = parseInt(li.dataset.attempt || "0", 10);
+    if (!attempt || attempt === seen) return true;
+    if (attempt < seen) return false;
+    li.dataset.attempt = String(attempt);
+    li.dataset.raw = "";
+    li.querySelector(".body").textContent = "";
+    const note = li.querySelector(".queue-note");
+    if (note) note.remove();
+    return true;
   }
   function shownComplete(id) {
     return !streaming.has(id) && list.querySelector(`li[data-message-id="${Number(id)}"]`) !== null;
@@ -110,7 +128,7 @@
         list.innerHTML = "";
         streaming.clear(); // those bubbles were just removed from the page
         (ev.messages || []).forEach((m) => {
-          if (m.role === "bot" && m.state === "streaming") {
+          if (m.role === "bot" && (m.state === "streaming" || m.state === "pending")) {
             // Reconnected mid-answer: the rest of the tokens and the final answer land here.
             startStreaming(m.message_id).dataset.raw = m.text || "";
             return;
@@ -119,8 +137,11 @@
           if (m.role === "bot") finishBot(li, m);
         });
       } else if (ev.type === "token") {
-        if (shownComplete(ev.message_id)) return;
+        if (shownComplete(ev.message_id) || cancelled.has(ev.message_id)) return;
         const li = streaming.get(ev.message_id) || startStreaming(ev.message_id);
+        if (!atAttempt(li, ev.attempt)) return;
+        const note = li.querySelector(".queue-note");
+        if (note) note.remove();
         li.dataset.raw += ev.text;
         li.querySelector(".body").textContent = li.dataset.raw;
         li.scrollIntoView({ block: "end" });
@@ -131,6 +152,21 @@
         streaming.delete(ev.message_id);
         finishBot(li, ev);
         li.scrollIntoView({ block: "end" });
+      } else if (ev.type === "reply_restart") {
+        if (shownComplete(ev.message_id) || cancelled.has(ev.message_id)) return;
+        atAttempt(streaming.get(ev.message_id) || startStreaming(ev.message_id), ev.attempt);
+      } else if (ev.type === "reply_cancelled") {
+        cancelled.add(ev.message_id);
+        const li = streaming.get(ev.message_id);
+        streaming.delete(ev.message_id);
+        if (li) li.remove();
+      } else if (ev.type === "queue_status") {
+        if (shownComplete(ev.message_id) || cancelled.has(ev.message_id)) return;
+        const li = streaming.get(ev.message_id) || startStreaming(ev.message_id);
+        let note = li.querySelector(".queue-note");
+        if (!note) { note = document.createElement("span"); note.className = "meta queue-note"; li.appendChild(note); }
+        note.textContent = `We're busy right now: your answer should start in about ${ev.estimated_wait_s} s` +
+          (ev.offer_human ? " — or ask for a person if you'd rather not wait." : ".");
       } else if (ev.type === "message_received") {
         const sent = pending.shift();
         if (sent) { sent.li.classList.remove("pending"); sent.li.dataset.messageId = ev.message_id; }

@@ -14,3 +14,7 @@ for var in ("DATABASE_URL", "REDIS_URL"):
     os.environ.pop(var, None)
 
 from chatbot.settings import *  # noqa: E402,F403
+
+# In-process tests import chatbot.asgi; recovering replies and starting the pool watchdog
+# there would touch the database outside any test. Tests of recovery run real processes.
+RECOVER_ON_START = False

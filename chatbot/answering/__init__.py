@@ -1,5 +1,5 @@
 """retrieve → decide → prompt → generate → verify → cite."""
 
-from chatbot.answering.pipeline import Answer, answer_question
+from chatbot.answering.pipeline import Answer, AnswerCancelled, answer_question
 
-__all__ = ["Answer", "answer_question"]
+__all__ = ["Answer", "AnswerCancelled", "answer_question"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +24,10 @@ HANDOFF_EN = (
 HANDOFF_ZH = "我们的帮助中心里没有找到这个问题的答案，我不会猜测。已为您转接人工客服。"
 
 
+class AnswerCancelled(Exception):
+    """`should_stop()` said stop: the caller no longer wants this answer."""
+
+
 @dataclass
 class Answer:
     answer: str
@@ -42,11 +47,21 @@ def _citation(hit: Hit) -> dict:
     return {"faq_id": int(hit.doc.id), "question": hit.doc.question, "url": hit.doc.url}
 
 
-def answer_question(question: str, on_token: Callable[[str], None] | None = None) -> Answer:
+def answer_question(
+    question: str,
+    on_token: Callable[[str], None] | None = None,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+    deadline: float | None = None,
+) -> Answer:
     """Answer one customer question from the live index, streaming pieces to `on_token`.
 
     The returned answer is authoritative: when grounding fails the streamed draft is
     replaced by the best FAQ's own words.
+
+    `should_stop()` is polled between tokens; when it says True generation stops and
+    AnswerCancelled is raised. Past `deadline` (a time.monotonic() value) generation stops
+    and the answer degrades to the FAQ's own words, as for an unsupported draft.
     """
     question = question.strip()
     if not question:
@@ -69,18 +84,30 @@ def answer_question(question: str, on_token: Callable[[str], None] | None = None
     generator = get_generator()
     pieces: list[str] = []
     t1 = time.perf_counter()
-    for piece in generator.stream(
+    timed_out = False
+    stream = generator.stream(
         build_messages(question, refs), max_tokens=settings.GENERATOR_MAX_TOKENS, stop=STOP
-    ):
-        if not pieces:
-            timings["first_token_s"] = time.perf_counter() - t0
-        pieces.append(piece)
-        emit(piece)
+    )
+    # Closing the stream is how a backend is cancelled (it frees its slot at once).
+    with contextlib.closing(stream):
+        for piece in stream:
+            if should_stop is not None and should_stop():
+                raise AnswerCancelled
+            if deadline is not None and time.monotonic() > deadline:
+                timed_out = True
+                break
+            if not pieces:
+                timings["first_token_s"] = time.perf_counter() - t0
+            pieces.append(piece)
+            emit(piece)
     timings["generation_s"] = time.perf_counter() - t1
     draft = "".join(pieces).strip()
 
     check = grounding.check(draft, refs)
-    if check.supported and check.cited:
+    if timed_out:
+        log.warning("generation passed its deadline; answering with the FAQ's words")
+        timings["timed_out"] = True
+    if check.supported and check.cited and not timed_out:
         text = grounding.strip_citation_marks(draft)
         cited = [hits[i] for i in check.cited]
         grounded = True

@@ -41,10 +41,13 @@ class ExtractiveGenerator(Generator):
 
 
 class FakeGenerator(ExtractiveGenerator):
-    """The extractive generator with a small per-token delay, so tests see real streaming."""
+    """The extractive generator with a per-token delay (CHATBOT_FAKE_TOKEN_DELAY_S), so tests
+    see real streaming and can act mid-answer."""
 
     name = "fake"
 
     def __init__(self, model: str = "") -> None:
+        from django.conf import settings
+
         super().__init__(model)
-        self.delay_s = 0.005
+        self.delay_s = settings.FAKE_TOKEN_DELAY_S
