@@ -181,7 +181,8 @@ def start_daphne(env: dict[str, str], port: int, log_dir: Path) -> Proc:
     return proc
 
 
-def start_celery_worker(env: dict[str, str], queue: str, log_dir: Path) -> Proc:
+def start_celery_worker(env: dict[str, str], queue: str, log_dir: Path, *, label: str = "") -> Proc:
+    """A worker on one queue; `label` tells apart several workers on the same queue."""
     worker_env = dict(env, CHATBOT_WORKER_QUEUES=queue)
     args = [
         sys.executable,
@@ -201,6 +202,6 @@ def start_celery_worker(env: dict[str, str], queue: str, log_dir: Path) -> Proc:
         args += ["-P", "solo"]
     else:
         args += ["-c", "1"]
-    proc = Proc(args, worker_env, log_dir / f"celery-{queue}.log")
+    proc = Proc(args, worker_env, log_dir / f"celery-{queue}{label}.log")
     proc.wait_until(lambda: "ready." in proc.log(), 120, f"celery worker {queue}")
     return proc

@@ -186,7 +186,9 @@ def test_losing_the_race_to_create_the_row_retries_on_the_winners_row(dispatched
     assert attempts == ["from the second tab", "from the second tab"]
     conv = Conversation.objects.get()
     assert (conv.public_id, msg.conversation_id) == (public_id, conv.pk)
-    assert list(conv.messages.filter(role=Message.CUSTOMER).values_list("text", flat=True)) == ["from the second tab"]
+    assert list(conv.messages.filter(role=Message.CUSTOMER).values_list("text", flat=True)) == [
+        "from the second tab"
+    ]
     assert dispatched == [msg.pk]
 
 
