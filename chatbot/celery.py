@@ -26,4 +26,7 @@ def _warm_up(sender=None, **_kwargs) -> None:
         from chatbot.watchdog import start_inference_worker
 
         hostname = getattr(sender, "hostname", sender)
-        start_inference_worker(hostname if isinstance(hostname, str) else None)
+        start_inference_worker(
+            hostname if isinstance(hostname, str) else None,
+            concurrency=getattr(sender, "concurrency", None) or 1,
+        )

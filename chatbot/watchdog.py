@@ -75,7 +75,7 @@ def _loop(name: str) -> None:
             connection.close()  # a broken connection is reopened on the next tick
 
 
-def start_inference_worker(hostname: str | None) -> None:
+def start_inference_worker(hostname: str | None, *, concurrency: int = 1) -> None:
     """Celery inference worker start-up: blocks until the models are loaded and warm, so the
     worker consumes its first task only when it can answer it."""
     name = worker_name(hostname)
@@ -83,6 +83,8 @@ def start_inference_worker(hostname: str | None) -> None:
         if name in _started:
             return
     info = load_models()
+    # A batching backend serves at most as many replies as the worker runs tasks at once.
+    info["slots"] = min(int(info.get("slots", 1)), concurrency)
     start(name, info)
     connection.close()
     log.info("inference worker %s ready: %s", name, info)

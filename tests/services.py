@@ -181,8 +181,12 @@ def start_daphne(env: dict[str, str], port: int, log_dir: Path) -> Proc:
     return proc
 
 
-def start_celery_worker(env: dict[str, str], queue: str, log_dir: Path, *, label: str = "") -> Proc:
-    """A worker on one queue; `label` tells apart several workers on the same queue."""
+def start_celery_worker(
+    env: dict[str, str], queue: str, log_dir: Path, *, label: str = "", threads: int = 0
+) -> Proc:
+    """A worker on one queue; `label` tells apart several workers on the same queue. An
+    inference worker runs `-P solo`, or `-P threads -c N` with `threads=N` (as
+    `make worker-inference` does)."""
     worker_env = dict(env, CHATBOT_WORKER_QUEUES=queue)
     args = [
         sys.executable,
@@ -198,7 +202,9 @@ def start_celery_worker(env: dict[str, str], queue: str, log_dir: Path, *, label
         "--loglevel",
         "INFO",
     ]
-    if queue == "inference":
+    if threads:
+        args += ["-P", "threads", "-c", str(threads)]
+    elif queue == "inference":
         args += ["-P", "solo"]
     else:
         args += ["-c", "1"]

@@ -69,7 +69,8 @@ def pool_stack(tmp_path_factory):
         with ThreadPoolExecutor(max_workers=3) as pool:
             futures = [
                 pool.submit(start_celery_worker, env, "inference", log_dir, label="-a"),
-                pool.submit(start_celery_worker, env, "inference", log_dir, label="-b"),
+                # The other pool `make worker-inference` uses.
+                pool.submit(start_celery_worker, env, "inference", log_dir, label="-b", threads=2),
                 pool.submit(start_daphne, env, port, log_dir),
             ]
             procs = []
@@ -111,11 +112,18 @@ def _bot_rows(env) -> list[list]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+RECEIVED = re.compile(r"chatbot\.tasks\.generate_reply\[[-\w]+\] received")
+
+
+def _received(proc) -> int:
+    return len(RECEIVED.findall(proc.log_path.read_text(errors="replace")))
+
+
 def _holder(workers, before: list[int]):
-    """The worker that received a generate_reply task since `before` (log line counts)."""
-    pattern = "chatbot.tasks.generate_reply["
+    """The worker that received a generate_reply task since `before` (counts of `received`
+    log lines: a `succeeded` line of an earlier task may still be on its way)."""
     for proc, seen in zip(workers, before, strict=True):
-        if proc.log().count(pattern) > seen:
+        if _received(proc) > seen:
             return proc
     return None
 
@@ -125,6 +133,7 @@ def test_workers_report_health_and_the_queue_is_visible(pool_stack):
     assert status["queue_depth"] == 0 and status["queue_max_depth"] >= 1
     names = {w["name"] for w in status["workers"]}
     assert len(names) == 2, status
+    assert sorted(w["slots"] for w in status["workers"]) == [1, 1]  # fake: one at a time
     for worker in status["workers"]:
         assert worker["ok"] is True and worker["backend"] == "fake"
         assert worker["version"] and worker["model"] and worker["device"] == "cpu"
@@ -146,7 +155,7 @@ def test_a_worker_streams_to_a_live_websocket_client(pool_stack):
 def test_a_worker_killed_mid_answer_is_taken_over_with_one_final_message(pool_stack):
     base, workers = pool_stack["base"], pool_stack["workers"]
     assert all(w.popen.poll() is None for w in workers), "an earlier test killed a worker"
-    before = [w.log().count("chatbot.tasks.generate_reply[") for w in workers]
+    before = [_received(w) for w in workers]
     with connect(_ws_url(base), origin=base, open_timeout=10) as ws:
         hello = json.loads(ws.recv(timeout=10))
         ws.send(json.dumps({"type": "customer_message", "text": QUESTION}))
@@ -181,7 +190,7 @@ def test_a_worker_killed_mid_answer_is_taken_over_with_one_final_message(pool_st
     second_attempt = [f for f in after if f["type"] == "token"]
     assert second_attempt and {t["attempt"] for t in second_attempt} == {2}
     assert "".join(t["text"] for t in second_attempt).split()[:3] == finals[0]["text"].split()[:3]
-    assert re.search(r"chatbot\.tasks\.generate_reply\[[-\w]+\] received", survivor.log())
+    assert _received(survivor) > before[workers.index(survivor)]
     rows = [r for r in _bot_rows(pool_stack["env"]) if r[0] == reply_id]
     assert rows == [[reply_id, "complete", 2, finals[0]["text"]]]
 
