@@ -12,21 +12,28 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["chatbot", "faq_ingest"])
 
 
-@worker_init.connect
-@worker_process_init.connect
-def _warm_up(sender=None, **_kwargs) -> None:
+def _start_inference(hostname: str | None, concurrency: int) -> None:
     """Inference workers load and warm the models once, before taking work, then report
-    health and watch for replies of dead workers (chatbot/watchdog.py). Both signals:
-    `worker_init` is the one a `-P threads` pool sends, `worker_process_init` a `-P solo`
-    one; the second call is a no-op. (Inference workers are not run with prefork: the
-    model would load in the parent and be forked.)"""
-    queues = os.environ.get("CHATBOT_WORKER_QUEUES", "")
-    if "inference" in queues.split(","):
+    health and watch for replies of dead workers (chatbot/watchdog.py)."""
+    if "inference" in os.environ.get("CHATBOT_WORKER_QUEUES", "").split(","):
         # Imported here: this module is imported while Django's app registry is loading.
         from chatbot.watchdog import start_inference_worker
 
-        hostname = getattr(sender, "hostname", sender)
-        start_inference_worker(
-            hostname if isinstance(hostname, str) else None,
-            concurrency=getattr(sender, "concurrency", None) or 1,
-        )
+        start_inference_worker(hostname, concurrency=concurrency)
+
+
+@worker_init.connect
+def _warm_up_worker(sender=None, **_kwargs) -> None:
+    # Sent in the worker's main process before the pool starts: for `-P threads` and
+    # `-P solo` that is the process that runs the tasks. A prefork parent is not; its
+    # children warm up on worker_process_init (prefork is not recommended for inference:
+    # every child loads its own model).
+    if "prefork" in str(getattr(sender, "pool_cls", "")).lower():
+        return
+    _start_inference(getattr(sender, "hostname", None), getattr(sender, "concurrency", 1) or 1)
+
+
+@worker_process_init.connect
+def _warm_up_process(sender=None, **_kwargs) -> None:
+    # A prefork child, or the solo pool (which sends it too; then it is a no-op).
+    _start_inference(sender if isinstance(sender, str) else None, 1)

@@ -134,6 +134,12 @@ def test_workers_report_health_and_the_queue_is_visible(pool_stack):
     names = {w["name"] for w in status["workers"]}
     assert len(names) == 2, status
     assert sorted(w["slots"] for w in status["workers"]) == [1, 1]  # fake: one at a time
+    # Each loaded and warmed its models before Celery started consuming ("ready.").
+    for proc in pool_stack["workers"]:
+        log = proc.log_path.read_text(errors="replace")
+        warmed = log.find("chatbot.watchdog: inference worker")
+        consuming = re.search(r"inference-\w+@\S+ ready\.", log)
+        assert consuming and -1 < warmed < consuming.start(), log[-3000:]
     for worker in status["workers"]:
         assert worker["ok"] is True and worker["backend"] == "fake"
         assert worker["version"] and worker["model"] and worker["device"] == "cpu"
