@@ -37,11 +37,12 @@ class ReplyRestartEvent(TypedDict):
 
 class ReplyCancelledEvent(TypedDict):
     """The reply will not be written: the customer sent a newer message (`superseded`) or
-    left (`disconnected`). The client removes its bubble."""
+    left (`disconnected`); other reasons may be added (e.g. a person took over). The client
+    removes its bubble."""
 
     type: Literal["reply_cancelled"]
     message_id: int
-    reason: Literal["superseded", "disconnected"]
+    reason: str
 
 
 class QueueStatusEvent(TypedDict):
@@ -83,9 +84,7 @@ def reply_restart(message_id: int, attempt: int) -> ReplyRestartEvent:
     return {"type": "reply_restart", "message_id": message_id, "attempt": attempt}
 
 
-def reply_cancelled(
-    message_id: int, reason: Literal["superseded", "disconnected"]
-) -> ReplyCancelledEvent:
+def reply_cancelled(message_id: int, reason: str) -> ReplyCancelledEvent:
     return {"type": "reply_cancelled", "message_id": message_id, "reason": reason}
 
 

@@ -32,7 +32,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
@@ -314,11 +313,10 @@ def refuse_busy(customer_message_id: int) -> None:
 # --- cancelling -------------------------------------------------------------------------
 
 
-def cancel_unfinished(
-    conversation_id: int, reason: Literal["superseded", "disconnected"]
-) -> list[int]:
-    """Cancel a conversation's pending and streaming replies; returns their ids. The
-    `reply_cancelled` events go out after commit, and a generation running in this process
+def cancel_unfinished(conversation_id: int, reason: str) -> list[int]:
+    """Cancel a conversation's pending and streaming replies; returns their ids. `reason`
+    goes to the client: "superseded", "disconnected" (or e.g. "handed_off" when a person
+    takes over). The `reply_cancelled` events go out after commit, and a generation running in this process
     stops at once (one in another process stops at its next heartbeat)."""
     candidates = Message.objects.filter(
         conversation_id=conversation_id, role=Message.BOT, state__in=UNFINISHED
