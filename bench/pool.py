@@ -26,6 +26,7 @@ import json
 import math
 import os
 import platform
+import signal
 import statistics
 import sys
 import tempfile
@@ -228,6 +229,9 @@ def main() -> None:
     parser.add_argument("--batching-only", action="store_true")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
+    # Stopped by `timeout` or Ctrl-C: unwind, so the daphne and worker processes (their own
+    # sessions) and the throwaway database are cleaned up, not orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; load average {os.getloadavg()[0]:.1f} at start"
