@@ -31,8 +31,14 @@ run: install
 # Scaled mode (DATABASE_URL and REDIS_URL set): run these next to `make run`.
 worker-ingest: install
 	CHATBOT_WORKER_QUEUES=ingest $(VENV)/bin/celery -A chatbot worker -Q ingest -c 2 -n ingest@%h
+# One inference worker per GPU, pinned to it: `make worker-inference GPU=0`, `GPU=1`, ….
+# Without GPU, one per CPU box. INFERENCE_CONCURRENCY replies at once per worker: 1 for
+# llamacpp (one llama.cpp context); up to CHATBOT_MAX_BATCH for transformers (batched on
+# the GPU) or openai (batched by the remote server). See docs/operations.md.
+GPU ?=
+INFERENCE_CONCURRENCY ?= 1
 worker-inference: install
-	CHATBOT_WORKER_QUEUES=inference $(VENV)/bin/celery -A chatbot worker -Q inference -c 1 -P solo -n inference@%h
+	$(if $(GPU),CUDA_VISIBLE_DEVICES=$(GPU)) CHATBOT_WORKER_QUEUES=inference $(VENV)/bin/celery -A chatbot worker -Q inference -P threads -c $(INFERENCE_CONCURRENCY) -n inference$(GPU)@%h
 beat: install
 	$(VENV)/bin/celery -A chatbot beat -S django_celery_beat.schedulers:DatabaseScheduler
 
@@ -54,6 +60,7 @@ bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/answer.py
 	$(PY) bench/escalation.py
+	$(PY) bench/pool.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

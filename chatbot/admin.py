@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from agents.admin import HandoffInline, StatusChangeInline
-from chatbot.models import Conversation, Message
+from chatbot.models import Conversation, InferenceWorker, Message
 
 
 def _table(headers: list[str], rows: list[tuple]) -> str:
@@ -86,6 +86,7 @@ class MessageInline(admin.TabularInline):
         "feedback",
         "outcome",
         "state",
+        "attempt",
         "record",
     )
     readonly_fields = fields
@@ -151,4 +152,18 @@ class MessageAdmin(admin.ModelAdmin):
         return False  # staff with view permission get the read-only page
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(InferenceWorker)
+class InferenceWorkerAdmin(admin.ModelAdmin):
+    """The inference pool's health registry, written by the workers themselves."""
+
+    list_display = ("name", "backend", "model", "device", "slots", "busy", "ok", "heartbeat_at")
+    readonly_fields = [f.name for f in InferenceWorker._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -29,10 +29,10 @@ application = ProtocolTypeRouter(
 
 if settings.INFERENCE_MODE == "inline" and settings.WARMUP_ON_START:
     # Embedded mode: load the models in the background now, so the first customer does
-    # not wait for them; requests that arrive sooner wait on the same loading lock.
-    from chatbot.inference import warm_up_in_background  # noqa: E402
+    # not wait for them, then answer what a previous run left unanswered.
+    from chatbot.watchdog import start_embedded_in_background  # noqa: E402
 
-    warm_up_in_background()
+    start_embedded_in_background()
 
 if settings.INGEST_RECOVER_ON_START:
     # The index is checked against the FAQ table and abandoned crawls/builds are closed,

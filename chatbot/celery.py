@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_init, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
 
@@ -12,16 +12,31 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["chatbot", "faq_ingest", "agents"])
 
 
-@worker_process_init.connect
-def _warm_up(**_kwargs) -> None:
-    """Inference workers load and warm the models once, before taking work."""
-    queues = os.environ.get("CHATBOT_WORKER_QUEUES", "")
-    if "inference" in queues.split(","):
-        from chatbot.generation import get_generator
-        from faq_ingest.retrieval.embedders import get_embedder
+def _start_inference(hostname: str | None, concurrency: int) -> None:
+    """Inference workers load and warm the models once, before taking work, then report
+    health and watch for replies of dead workers (chatbot/watchdog.py)."""
+    if "inference" in os.environ.get("CHATBOT_WORKER_QUEUES", "").split(","):
+        # Imported here: this module is imported while Django's app registry is loading.
+        from chatbot.watchdog import start_inference_worker
 
-        get_embedder()
-        get_generator()
+        start_inference_worker(hostname, concurrency=concurrency)
+
+
+@worker_init.connect
+def _warm_up_worker(sender=None, **_kwargs) -> None:
+    # Sent in the worker's main process before the pool starts: for `-P threads` and
+    # `-P solo` that is the process that runs the tasks. A prefork parent is not; its
+    # children warm up on worker_process_init (prefork is not recommended for inference:
+    # every child loads its own model).
+    if "prefork" in str(getattr(sender, "pool_cls", "")).lower():
+        return
+    _start_inference(getattr(sender, "hostname", None), getattr(sender, "concurrency", 1) or 1)
+
+
+@worker_process_init.connect
+def _warm_up_process(sender=None, **_kwargs) -> None:
+    # A prefork child, or the solo pool (which sends it too; then it is a no-op).
+    _start_inference(sender if isinstance(sender, str) else None, 1)
 
 
 @worker_ready.connect

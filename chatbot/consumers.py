@@ -15,8 +15,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from agents import customer, notify, presence, tickets
-from chatbot import conversations, events
+from agents import customer, notify, tickets
+from agents import presence as customer_presence
+from chatbot import conversations, events, presence, replies
 from chatbot.models import conversation_group
 
 MAX_FRAME_BYTES = 64 * 1024
@@ -35,6 +36,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.public_id = await database_sync_to_async(conversations.resolve_public_id)(wanted)
         self.group = conversation_group(self.public_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await database_sync_to_async(presence.joined)(self.public_id)
         await self.accept()
         # Read after joining the group: whatever happens from here on arrives as an event,
         # and whatever happened before is in this snapshot.
@@ -57,7 +59,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Tells the handoff that the customer is still here (a waiting customer who left
         # is eventually marked abandoned, see agents.sweeps).
         while True:
-            await database_sync_to_async(presence.customer_seen)(self.public_id)
+            await database_sync_to_async(customer_presence.customer_seen)(self.public_id)
             await asyncio.sleep(settings.AGENTS_HEARTBEAT_S)
 
     async def disconnect(self, code: int) -> None:
@@ -65,9 +67,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.heartbeat
-            await database_sync_to_async(presence.customer_seen)(self.public_id)
+            await database_sync_to_async(customer_presence.customer_seen)(self.public_id)
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            if await database_sync_to_async(presence.left)(self.public_id) == 0:
+                # The customer's last socket closed: stop the answer in progress unless a
+                # socket comes back within the grace (a page reload, a network blip).
+                _schedule_cancel(self.public_id)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
@@ -160,7 +166,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             {
                 "type": "message_received",
                 "message_id": msg.pk,
-                "bot_reply": getattr(msg, "bot_will_reply", True),
+                # The assistant's reply to come (its tokens carry this id), or null when
+                # the assistant will not answer (a person is involved).
+                "reply_id": msg.bot_reply.pk if getattr(msg, "bot_reply", None) else None,
             }
         )
 
@@ -172,3 +180,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _send(self, payload: dict) -> None:
         await self.send(text_data=json.dumps(payload, ensure_ascii=False))
+
+
+_pending_cancels: set[asyncio.Task] = set()  # held so the loop does not drop them
+
+
+def _schedule_cancel(public_id) -> None:
+    task = asyncio.get_running_loop().create_task(_cancel_if_still_gone(public_id))
+    _pending_cancels.add(task)
+    task.add_done_callback(_pending_cancels.discard)
+
+
+async def _cancel_if_still_gone(public_id) -> None:
+    await asyncio.sleep(settings.DISCONNECT_CANCEL_S)
+    await database_sync_to_async(replies.cancel_if_abandoned)(public_id)

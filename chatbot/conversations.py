@@ -1,5 +1,6 @@
-"""Create conversations, append messages, run the bot's reply. The only module that
-pushes chat events, and it pushes them only for committed rows.
+"""Create conversations and append messages; the bot reply's lifecycle is in
+chatbot/replies.py. Chat events are pushed only for committed rows, from here and from
+replies.
 
 A conversation is known by its public id from the moment a socket connects, but its row
 is created only with the first customer message (see `resolve_public_id`)."""
@@ -13,18 +14,16 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents import handoff
 from agents.inbox import display_name
-from chatbot import events
+from chatbot import inference, pool, replies
 from chatbot.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 
-STALE_STREAMING = timedelta(minutes=10)
 RATE_WINDOW = timedelta(seconds=60)  # CHATBOT_MESSAGES_PER_MINUTE counts over this
 
 
@@ -134,6 +133,10 @@ def _add_customer_message(public_id: uuid.UUID, clean: str, customer_key: str | 
         # Read by the consumer: the client shows the assistant typing only when it will answer.
         msg.bot_will_reply = handoff.on_customer_message(conv, msg)
         if msg.bot_will_reply:
+            # Refusing rolls the message back with everything above: a full answering
+            # queue must not block a customer who is talking to a person.
+            _check_queue()
+            msg.bot_reply = replies.accept(msg)
             transaction.on_commit(lambda: dispatch_reply(msg.pk))
     return msg
 
@@ -168,97 +171,33 @@ def _check_rate(conv: Conversation) -> None:
     )
 
 
+def _check_queue() -> None:
+    """Back-pressure: past QUEUE_MAX_DEPTH waiting replies a new message is refused (and
+    given back to the customer), never accepted into a queue that cannot serve it."""
+    retry_after = pool.over_capacity()
+    if retry_after is not None:
+        raise MessageRejected(
+            "busy",
+            "We're answering a lot of questions right now. Please send yours again in "
+            f"about {retry_after} seconds, or ask for a person.",
+            retry_after=retry_after,
+        )
+
+
 def dispatch_reply(customer_message_id: int) -> None:
-    from chatbot import inference
-
     inference.submit_reply(customer_message_id)
-
-
-def run_reply(customer_message_id: int) -> Message | None:
-    """Produce the bot's reply to one customer message. Idempotent: a second run for the
-    same message finds the reply already claimed and returns without doing anything."""
-    from chatbot.answering import answer_question
-
-    close_old_connections()
-    customer = (
-        Message.objects.select_related("conversation")
-        .filter(pk=customer_message_id, role=Message.CUSTOMER)
-        .first()
-    )
-    if customer is None:
-        return None  # deleted while queued
-    conv = customer.conversation
-    if not handoff.bot_may_answer(conv.pk):
-        return None  # a person took over while this waited: the bot stays silent
-    try:
-        with transaction.atomic():
-            reply, created = Message.objects.get_or_create(
-                reply_to=customer,
-                role=Message.BOT,
-                defaults={"conversation": conv, "state": Message.STREAMING},
-            )
-    except IntegrityError:
-        return None
-    if not created:
-        # Re-run only a reply that failed, or one left STREAMING far longer than any
-        # generation takes: its worker died mid-answer and Celery redelivered the task
-        # (acks_late). A younger STREAMING reply is a duplicate delivery still running.
-        stale_before = timezone.now() - STALE_STREAMING
-        retry = Q(state=Message.FAILED) | Q(state=Message.STREAMING, created_at__lt=stale_before)
-        if not Message.objects.filter(retry, pk=reply.pk).update(state=Message.STREAMING):
-            return reply
-    group = conv.group_name
-    # The model call can take seconds: don't hold a DB connection through it.
-    close_old_connections()
-    try:
-        answer = answer_question(
-            customer.text,
-            on_token=lambda piece: events.publish(group, events.token(reply.pk, piece)),
-        )
-    except Exception:
-        log.exception("reply to message %s failed", customer_message_id)
-        Message.objects.filter(pk=reply.pk).update(state=Message.FAILED)
-        events.publish(
-            group,
-            events.error(
-                "generation_failed",
-                "Sorry, something went wrong while answering. Please try again.",
-            ),
-        )
-        return None
-    with transaction.atomic():
-        Message.objects.filter(pk=reply.pk).update(
-            text=answer.answer,
-            citations=answer.citations,
-            confidence=answer.confidence,
-            escalate=answer.escalate,
-            state=Message.COMPLETE,
-            **answer.to_record(),
-        )
-        transaction.on_commit(
-            lambda: events.publish(
-                group,
-                events.bot_message(
-                    reply.pk, answer.answer, answer.citations, answer.confidence, answer.escalate
-                ),
-            )
-        )
-        # The after-answer triggers (low confidence, circling, sensitive topics) commit
-        # with the answer; their notices ("An agent will join…") publish after it.
-        handoff.after_bot_answer(reply.pk)
-    reply.refresh_from_db()
-    return reply
 
 
 def history(conversation: Conversation, limit: int = 50) -> list[dict]:
     msgs = list(
-        conversation.messages.exclude(state=Message.FAILED)
+        conversation.messages.exclude(state__in=(Message.FAILED, Message.CANCELLED))
         .select_related("author")
         .order_by("-created_at", "-id")[:limit]
     )
-    # `state` lets a client that reconnects mid-answer keep streaming into the same bubble;
-    # `escalate` keeps the hand-off marker on replay; `author` is an agent's display name,
-    # `notice` what a system message announces, `feedback` the customer's thumbs.
+    # `state` (pending/streaming) lets a client that reconnects mid-answer keep streaming
+    # into the same bubble; `escalate` keeps the hand-off marker on replay; `author` is an
+    # agent's display name, `notice` what a system message announces, `feedback` the
+    # customer's thumbs.
     return [
         {
             "message_id": m.pk,

@@ -21,6 +21,40 @@ class TokenEvent(TypedDict):
     type: Literal["token"]
     message_id: int
     text: str
+    # Which claim of the reply produced it (1 = first worker). A client drops tokens of an
+    # older attempt than the newest it has seen for this message.
+    attempt: NotRequired[int]
+
+
+class ReplyRestartEvent(TypedDict):
+    """A reply's earlier attempt died mid-answer and another worker starts it over: the
+    client discards the partial text it has for `message_id`."""
+
+    type: Literal["reply_restart"]
+    message_id: int
+    attempt: int
+
+
+class ReplyCancelledEvent(TypedDict):
+    """The reply will not be written: the customer sent a newer message (`superseded`) or
+    left (`disconnected`); other reasons may be added (e.g. a person took over). The client
+    removes its bubble."""
+
+    type: Literal["reply_cancelled"]
+    message_id: int
+    reason: str
+
+
+class QueueStatusEvent(TypedDict):
+    """The answer for `message_id` waits behind others: `position` replies are ahead of it
+    and it should start in about `estimated_wait_s`; `offer_human` when the wait is long
+    enough that asking for a person is the better option."""
+
+    type: Literal["queue_status"]
+    message_id: int
+    position: int
+    estimated_wait_s: int
+    offer_human: bool
 
 
 class BotMessageEvent(TypedDict):
@@ -39,8 +73,31 @@ class ErrorEvent(TypedDict):
     retry_after: NotRequired[int]  # seconds; only on errors that clear by waiting
 
 
-def token(message_id: int, text: str) -> TokenEvent:
-    return {"type": "token", "message_id": message_id, "text": text}
+def token(message_id: int, text: str, attempt: int | None = None) -> TokenEvent:
+    event: TokenEvent = {"type": "token", "message_id": message_id, "text": text}
+    if attempt is not None:
+        event["attempt"] = attempt
+    return event
+
+
+def reply_restart(message_id: int, attempt: int) -> ReplyRestartEvent:
+    return {"type": "reply_restart", "message_id": message_id, "attempt": attempt}
+
+
+def reply_cancelled(message_id: int, reason: str) -> ReplyCancelledEvent:
+    return {"type": "reply_cancelled", "message_id": message_id, "reason": reason}
+
+
+def queue_status(
+    message_id: int, position: int, estimated_wait_s: int, offer_human: bool
+) -> QueueStatusEvent:
+    return {
+        "type": "queue_status",
+        "message_id": message_id,
+        "position": position,
+        "estimated_wait_s": estimated_wait_s,
+        "offer_human": offer_human,
+    }
 
 
 def bot_message(

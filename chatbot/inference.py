@@ -7,59 +7,66 @@ inside Celery inference workers; the web process in scaled mode never loads them
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 
+from chatbot import replies
+from chatbot.tasks import answer as answer_task
+from chatbot.tasks import generate_reply
+
 log = logging.getLogger(__name__)
 
-_executor: ThreadPoolExecutor | None = None
+_queue: queue.Queue[int] | None = None
 _lock = threading.Lock()
 
 
-def _inline_executor() -> ThreadPoolExecutor:
-    global _executor
+def _inline_queue() -> queue.Queue[int]:
+    global _queue
     with _lock:
-        if _executor is None:
-            # One thread: the model serves one generation at a time anyway, and a queue
-            # in front of it keeps replies in arrival order.
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
-        return _executor
+        if _queue is None:
+            # Bounded: past QUEUE_MAX_DEPTH new messages are refused before they are stored
+            # (conversations), and a reply that still finds it full fails visibly.
+            _queue = queue.Queue(maxsize=settings.QUEUE_MAX_DEPTH)
+            # One thread: the model serves one generation at a time anyway, and the queue
+            # keeps replies in arrival order.
+            threading.Thread(
+                target=_serve_inline, args=(_queue,), name="inference", daemon=True
+            ).start()
+        return _queue
+
+
+def _serve_inline(jobs: queue.Queue[int]) -> None:
+    while True:
+        customer_message_id = jobs.get()
+        try:
+            replies.run(customer_message_id)
+        except Exception:
+            log.exception("inline reply to message %s failed", customer_message_id)
+        finally:
+            jobs.task_done()
 
 
 def submit_reply(customer_message_id: int) -> None:
     if settings.INFERENCE_MODE == "inline":
-        from chatbot.conversations import run_reply
-
-        future = _inline_executor().submit(run_reply, customer_message_id)
-        future.add_done_callback(_log_failure)
+        try:
+            _inline_queue().put_nowait(customer_message_id)
+        except queue.Full:
+            log.warning("inference queue full; refusing the reply to %s", customer_message_id)
+            replies.refuse_busy(customer_message_id)
     else:
-        from chatbot.tasks import generate_reply
-
         generate_reply.apply_async(args=[customer_message_id], queue="inference")
 
 
-def _log_failure(future) -> None:
-    exc = future.exception()
-    if exc is not None:
-        log.error("inline reply failed", exc_info=exc)
+def wait_inline_idle() -> None:
+    """Block until the inline thread has finished every reply submitted so far."""
+    if _queue is not None:
+        _queue.join()
 
 
-def warm_up_in_background() -> threading.Thread:
-    def warm() -> None:
-        try:
-            from chatbot.generation import get_generator
-            from faq_ingest.retrieval.embedders import get_embedder
-
-            get_embedder()
-            get_generator()
-        except Exception:
-            log.exception("model warm-up failed; the first answer will retry loading")
-
-    thread = threading.Thread(target=warm, name="model-warmup", daemon=True)
-    thread.start()
-    return thread
+def inline_queue_size() -> int:
+    return 0 if _queue is None else _queue.qsize()
 
 
 def ask(question: str, timeout: float = 120.0) -> dict:
@@ -70,10 +77,8 @@ def ask(question: str, timeout: float = 120.0) -> dict:
         return answer_question(question).to_public()
     from celery.exceptions import TimeoutError as CeleryTimeoutError
 
-    from chatbot.tasks import answer
-
     try:
-        return answer.apply_async(args=[question], queue="inference").get(timeout=timeout)
+        return answer_task.apply_async(args=[question], queue="inference").get(timeout=timeout)
     except CeleryTimeoutError:
         # Celery's TimeoutError is not the builtin one callers (the API view) handle.
         raise TimeoutError(f"no inference worker answered within {timeout:.0f}s") from None

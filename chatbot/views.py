@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
-from chatbot import inference
+from chatbot import inference, pool
 from chatbot.conversations import MessageRejected, validate_text
 
 MAX_BODY_BYTES = 64 * 1024
@@ -85,6 +85,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "inference": settings.INFERENCE_MODE,
         }
     )
+
+
+@require_GET
+def healthz_pool(request: HttpRequest) -> JsonResponse:
+    """The inference pool: queue depth, replies in progress, live workers with their model,
+    version and device (see docs/operations.md)."""
+    return JsonResponse(pool.status())
 
 
 DEMO_SITE_ROOT = settings.BASE_DIR / "faq_ingest" / "demo_site"

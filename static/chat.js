@@ -17,13 +17,12 @@
   const STORE = "faqbot.conversation";
   const CUSTOMER_STORE = "faqbot.customer";
   const streaming = new Map(); // message_id -> <li>
-  // Replies the server has promised (one per acknowledged customer message) whose first
-  // words have not arrived: each shows as a typing bubble that the reply then fills.
-  const typing = []; // <li>, oldest first
   // Customer messages sent but not yet acknowledged, oldest first: the server answers each
   // customer_message, in order, with message_received or with one of these errors.
   const pending = []; // {text, li}
-  const REJECTS = new Set(["rate_limited", "message_too_long", "empty_message", "invalid_message", "frame_too_large"]);
+  const REJECTS = new Set(["rate_limited", "busy", "message_too_long", "empty_message", "invalid_message", "frame_too_large"]);
+  // Replies that will never be written (reply_cancelled): late tokens for them are dropped.
+  const cancelled = new Set();
   let socket = null;
   let retry = 0;
   // The handoff state from the server: who is answering, and how the window should look.
@@ -92,6 +91,8 @@
   }
   function finishBot(li, ev) {
     li.classList.remove("streaming");
+    const note = li.querySelector(".queue-note");
+    if (note) note.remove();
     li.querySelector(".body").innerHTML = renderMarkdown(ev.text);
     if (ev.escalate) li.classList.add("escalated");
     const cites = (ev.citations || []).filter((c) => safeUrl(c.url));
@@ -111,14 +112,12 @@
     if (li.dataset.messageId && !li.querySelector(".feedback")) addFeedback(li, li.dataset.messageId, ev.feedback);
   }
   function startStreaming(id) {
-    // The oldest typing bubble becomes this reply, so the customer sees one bubble go from
-    // "typing" to words, in place.
-    const li = typing.shift() || addMessage("bot", "", {});
-    li.classList.remove("typing");
+    const li = addMessage("bot", "", {});
     li.classList.add("streaming");
     li.removeAttribute("aria-label");
     li.dataset.messageId = id;
     li.dataset.raw = "";
+    li.dataset.attempt = "0";
     streaming.set(id, li);
     return li;
   }
@@ -127,14 +126,29 @@
     li.setAttribute("aria-label", "The assistant is typing");
     li.querySelector(".body").innerHTML = '<span class="dot"></span><span class="dot"></span><span class="dot"></span>';
   }
-  function showTyping() {
-    const li = addMessage("bot", "", {});
-    markTyping(li);
-    typing.push(li);
+  // The bubble of a reply the server has promised (message_received names it) shows the
+  // assistant typing until its first verified words fill it in place.
+  function showReplyTyping(replyId) {
+    if (!replyId || streaming.has(replyId) || cancelled.has(replyId) || shownComplete(replyId)) return;
+    markTyping(startStreaming(replyId));
   }
-  function dropTyping() {
-    const li = typing.shift();
-    if (li) li.remove();
+  function dropReplyTyping() {
+    streaming.forEach((li, id) => {
+      if (li.classList.contains("typing")) { li.remove(); streaming.delete(id); }
+    });
+  }
+  // A reply taken over by another worker starts again from nothing: the first attempt's
+  // partial text is replaced, never appended to. Returns false for a stale attempt's token.
+  function atAttempt(li, attempt) {
+    const seen = parseInt(li.dataset.attempt || "0", 10);
+    if (!attempt || attempt === seen) return true;
+    if (attempt < seen) return false;
+    li.dataset.attempt = String(attempt);
+    li.dataset.raw = "";
+    markTyping(li); // nothing of the new attempt is verified yet
+    const note = li.querySelector(".queue-note");
+    if (note) note.remove();
+    return true;
   }
   function shownComplete(id) {
     return !streaming.has(id) && list.querySelector(`li[data-message-id="${Number(id)}"]`) !== null;
@@ -228,9 +242,8 @@
         pending.splice(0).filter((p) => !stored.includes(p.text)).reverse().forEach((p) => giveBack(p.text));
         list.innerHTML = "";
         streaming.clear(); // those bubbles were just removed from the page
-        typing.length = 0;
         (ev.messages || []).forEach((m) => {
-          if (m.role === "bot" && m.state === "streaming") {
+          if (m.role === "bot" && (m.state === "streaming" || m.state === "pending")) {
             // Reconnected mid-answer: the rest of the tokens and the final answer land here.
             const li = startStreaming(m.message_id);
             li.dataset.raw = m.text || "";
@@ -248,10 +261,13 @@
         if (ev.status === "bot" && last && last.role === "system" && last.notice === "offline") offerTicket();
       } else if (ev.type === "token") {
         // Each token is verified text (whole sentences): render it as it will stay.
-        if (shownComplete(ev.message_id)) return;
+        if (shownComplete(ev.message_id) || cancelled.has(ev.message_id)) return;
         const li = streaming.get(ev.message_id) || startStreaming(ev.message_id);
+        if (!atAttempt(li, ev.attempt)) return;
         li.classList.remove("typing");
         li.removeAttribute("aria-label");
+        const note = li.querySelector(".queue-note");
+        if (note) note.remove();
         li.dataset.raw += ev.text;
         li.querySelector(".body").innerHTML = renderMarkdown(li.dataset.raw);
         li.scrollIntoView({ block: "end" });
@@ -285,14 +301,29 @@
       } else if (ev.type === "rating_received") {
         state.rated = true;
         applyState();
+      } else if (ev.type === "reply_restart") {
+        if (shownComplete(ev.message_id) || cancelled.has(ev.message_id)) return;
+        atAttempt(streaming.get(ev.message_id) || startStreaming(ev.message_id), ev.attempt);
+      } else if (ev.type === "reply_cancelled") {
+        cancelled.add(ev.message_id);
+        const li = streaming.get(ev.message_id);
+        streaming.delete(ev.message_id);
+        if (li) li.remove();
+      } else if (ev.type === "queue_status") {
+        if (shownComplete(ev.message_id) || cancelled.has(ev.message_id)) return;
+        const li = streaming.get(ev.message_id) || startStreaming(ev.message_id);
+        let note = li.querySelector(".queue-note");
+        if (!note) { note = document.createElement("span"); note.className = "meta queue-note"; li.appendChild(note); }
+        note.textContent = `We're busy right now: your answer should start in about ${ev.estimated_wait_s} s` +
+          (ev.offer_human ? " — or ask for a person if you'd rather not wait." : ".");
       } else if (ev.type === "message_received") {
         const sent = pending.shift();
         if (sent) { sent.li.classList.remove("pending"); sent.li.dataset.messageId = ev.message_id; }
-        if (ev.bot_reply !== false) showTyping(); // stored, and the assistant will answer it
+        showReplyTyping(ev.reply_id); // null when the assistant will not answer it
       } else if (ev.type === "error") {
         const rejected = REJECTS.has(ev.code) ? pending.shift() : null;
         if (rejected) { rejected.li.remove(); giveBack(rejected.text); }
-        if (ev.code === "generation_failed") dropTyping();
+        if (ev.code === "generation_failed") dropReplyTyping();
         if (ev.code === "invalid_email" || ev.code === "invalid_ticket") {
           const err = document.getElementById("ticket-error");
           err.textContent = ev.detail; err.hidden = false;

@@ -60,4 +60,4 @@ async def inference_idle() -> None:
 
     from chatbot import inference
 
-    await asyncio.wrap_future(inference._inline_executor().submit(lambda: None))
+    await asyncio.to_thread(inference.wait_inline_idle)

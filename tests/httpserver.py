@@ -51,6 +51,7 @@ class RecordedRequest:
     query: str
     headers: dict[str, str]  # header names lowercased
     time: float  # time.monotonic() when the request line was read
+    body: bytes = b""  # POST bodies
 
 
 @dataclass
@@ -106,7 +107,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:  # noqa: N802
         self._serve(send_body=False)
 
-    def _serve(self, *, send_body: bool) -> None:
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        self._serve(send_body=True, body=self.rfile.read(length))
+
+    def _serve(self, *, send_body: bool, body: bytes = b"") -> None:
         parts = urlsplit(self.path)
         request = RecordedRequest(
             method=self.command,
@@ -114,6 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=parts.query,
             headers={k.lower(): v for k, v in self.headers.items()},
             time=time.monotonic(),
+            body=body,
         )
         owner = self.server.owner
         with owner.lock:

@@ -189,8 +189,17 @@ def start_daphne(env: dict[str, str], port: int, log_dir: Path) -> Proc:
 
 
 def start_celery_worker(
-    env: dict[str, str], queue: str, log_dir: Path, *, concurrency: int = 1, name: str = ""
+    env: dict[str, str],
+    queue: str,
+    log_dir: Path,
+    *,
+    label: str = "",
+    threads: int = 0,
+    concurrency: int = 1,
 ) -> Proc:
+    """A worker on one queue; `label` tells apart several workers on the same queue. An
+    inference worker runs `-P solo`, or `-P threads -c N` with `threads=N` (as
+    `make worker-inference` does); other queues run prefork with `concurrency` children."""
     worker_env = dict(env, CHATBOT_WORKER_QUEUES=queue)
     args = [
         sys.executable,
@@ -206,10 +215,12 @@ def start_celery_worker(
         "--loglevel",
         "INFO",
     ]
-    if queue == "inference":
+    if threads:
+        args += ["-P", "threads", "-c", str(threads)]
+    elif queue == "inference":
         args += ["-P", "solo"]
     else:
         args += ["-c", str(concurrency)]
-    proc = Proc(args, worker_env, log_dir / f"celery-{queue}{name}.log")
+    proc = Proc(args, worker_env, log_dir / f"celery-{queue}{label}.log")
     proc.wait_until(lambda: "ready." in proc.log(), 120, f"celery worker {queue}")
     return proc

@@ -22,3 +22,6 @@ INGEST_RECOVER_ON_START = False
 # sweeping the test database behind their back). App processes the tests start keep the
 # default: they read the environment, not this module.
 SCHEDULER_IN_PROCESS = False
+# In-process tests import chatbot.asgi; recovering replies and starting the pool watchdog
+# there would touch the database outside any test. Tests of recovery run real processes.
+RECOVER_ON_START = False

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from chatbot import conversations, events
+from chatbot import events, replies
 from chatbot.answering import pipeline
 from chatbot.models import Conversation, Message
 from tests.test_answer_pipeline import Scripted
@@ -37,7 +37,7 @@ def answered(tiny_kb, monkeypatch, settings, django_capture_on_commit_callbacks)
         conversation=conv, role=Message.CUSTOMER, text="How long do I have to return an item?"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        reply = conversations.run_reply(asked.pk)
+        reply = replies.run(asked.pk)
     return tiny_kb, reply, published
 
 

@@ -35,12 +35,16 @@ def dispatched(settings, monkeypatch) -> list[int]:
 async def say(comm: WebsocketCommunicator, text: str) -> dict:
     """Send one customer message; the server's answer to it (received or error)."""
     await comm.send_json_to({"type": "customer_message", "text": text})
-    return await comm.receive_json_from(timeout=10)
+    while True:
+        # Each new message supersedes the (undispatched) reply to the previous one.
+        frame = await comm.receive_json_from(timeout=10)
+        if frame["type"] != "reply_cancelled":
+            return frame
 
 
 def stored_texts(public_id: str) -> list[str]:
     return list(
-        Message.objects.filter(conversation__public_id=public_id)
+        Message.objects.filter(conversation__public_id=public_id, role=Message.CUSTOMER)
         .order_by("id")
         .values_list("text", flat=True)
     )

@@ -162,7 +162,7 @@ def test_worker_killed_mid_crawl_heals_on_restart(stack, tmp_path: Path) -> None
     with site.serve() as server:
         source_id = create_source(env, server.url("/"))
         # Two slots: the second takes the crawl that staff queue while the first runs.
-        first_worker = start_celery_worker(env, "ingest", tmp_path, concurrency=2, name="-1")
+        first_worker = start_celery_worker(env, "ingest", tmp_path, concurrency=2, label="-1")
         try:
             killed_task = enqueue_crawl(env, source_id)
             wait_for(
@@ -186,7 +186,7 @@ def test_worker_killed_mid_crawl_heals_on_restart(stack, tmp_path: Path) -> None
         # The restarted worker closes the dead crawl, indexes what it had saved, and gets
         # the killed task again (acks_late; Redis gives it back after the visibility
         # timeout), which crawls the source anew.
-        second_worker = start_celery_worker(env, "ingest", tmp_path, name="-2")
+        second_worker = start_celery_worker(env, "ingest", tmp_path, label="-2")
         try:
             redone = task_outcome(env, killed_task)
             assert redone["state"] == "SUCCESS", second_worker.log()
@@ -236,7 +236,7 @@ def test_worker_killed_mid_index_build_heals_on_restart(stack, tmp_path: Path) -
     blocking = dict(env, CRASHKIT_BLOCK_BUILD="1", PYTHONPATH=f"{ROOT / 'tests/crashkit'}:{ROOT}")
     with site.serve() as server:
         source_id = create_source(env, server.url("/"))
-        worker = start_celery_worker(blocking, "ingest", tmp_path, name="-blocking")
+        worker = start_celery_worker(blocking, "ingest", tmp_path, label="-blocking")
         try:
             crawl = task_outcome(env, enqueue_crawl(env, source_id))
             assert crawl["result"]["status"] == "succeeded", worker.log()
@@ -259,7 +259,7 @@ def test_worker_killed_mid_index_build_heals_on_restart(stack, tmp_path: Path) -
             "the start-up check queued by web",
             web,
         )
-        worker = start_celery_worker(env, "ingest", tmp_path, name="-2")
+        worker = start_celery_worker(env, "ingest", tmp_path, label="-2")
         try:
             wait_for(lambda: indexed_count(db_url) == 5, 60, "the index", worker)
         finally:

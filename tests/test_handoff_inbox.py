@@ -76,13 +76,21 @@ def test_the_view_shows_a_known_customers_earlier_conversations():
     assert inbox.detail(unknown)["earlier"] == []
 
 
-def test_message_rows_pass_through_richer_answer_fields_when_stored():
+def test_message_rows_carry_the_answer_record_agents_need():
     conv = Conversation.objects.create()
     msg = Message.objects.create(
-        conversation=conv, role=Message.BOT, text="x", confidence=0.7, citations=[]
+        conversation=conv,
+        role=Message.BOT,
+        text="x",
+        confidence=0.7,
+        citations=[],
+        outcome="fallback",
+        kept_draft=False,
+        references=[{"faq_id": 3, "question": "Q?", "url": "", "score": 0.9}, "junk"],
     )
     row = inbox.message_row(msg)
     assert row["confidence"] == 0.7 and row["role"] == "bot"
-    stored = {f.name for f in Message._meta.concrete_fields}
-    for name in inbox._OPTIONAL_ANSWER_FIELDS:
-        assert (name in row) == (name in stored)
+    assert row["outcome"] == "fallback" and row["verified"] is False
+    assert row["retrieved"] == [{"faq_id": 3, "question": "Q?", "url": "", "score": 0.9}]
+    said = Message.objects.create(conversation=conv, role=Message.CUSTOMER, text="hi")
+    assert "retrieved" not in inbox.message_row(said)

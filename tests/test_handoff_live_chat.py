@@ -150,7 +150,7 @@ def test_the_whole_handoff_over_both_sockets(tiny_kb, settings):
     assert said["text"] == "Hi, I'm Maya. Let me check." and said["author"] == "Maya"
     assert seen["customer_said"][-1]["message"]["text"] == "Order 12345, thanks"
     assert seen["bot_quiet"]["type"] == "message_received"
-    assert seen["bot_quiet"]["bot_reply"] is False  # no "assistant is typing" for it
+    assert seen["bot_quiet"]["reply_id"] is None  # no "assistant is typing" for it
     assert seen["bot_quiet_after"] is True
 
     assert [f["type"] for f in seen["back"][-2:]] == ["system_message", "status"]

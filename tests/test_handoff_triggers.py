@@ -202,7 +202,7 @@ def test_nobody_available_is_said_once_not_after_every_answer(settings):
 
 
 def test_the_bot_does_not_answer_a_message_queued_before_an_agent_took_over(monkeypatch):
-    from chatbot import conversations
+    from chatbot import replies
 
     maya = make_agent("sam", name="Sam")
     conv = Conversation.objects.create()
@@ -210,9 +210,13 @@ def test_the_bot_does_not_answer_a_message_queued_before_an_agent_took_over(monk
     handoff.request(conv.pk, _trigger("button"))
     states.transition(conv.pk, S.AGENT, agent=maya)
     called = []
-    monkeypatch.setattr("chatbot.answering.answer_question", lambda *a, **k: called.append(a))
-    assert conversations.run_reply(asked.pk) is None
-    assert called == [] and not Message.objects.filter(role=Message.BOT).exists()
+    monkeypatch.setattr("chatbot.replies.answer_question", lambda *a, **k: called.append(a))
+    assert replies.run(asked.pk) is None
+    assert called == []
+    # Its reply is cancelled, never written.
+    assert list(Message.objects.filter(role=Message.BOT).values_list("state", flat=True)) == [
+        Message.CANCELLED
+    ]
 
 
 def test_turns_hand_the_trigger_module_the_history():

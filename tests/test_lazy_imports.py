@@ -6,9 +6,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.services import ROOT, app_env
 
-HEAVY = ("torch", "llama_cpp", "sentence_transformers", "transformers")
+HEAVY = ("torch", "llama_cpp", "sentence_transformers", "transformers", "peft")
 
 PROBE = f"""
 import json, sys
@@ -18,9 +20,12 @@ import chatbot.asgi, chatbot.urls, chatbot.views, chatbot.consumers, chatbot.rou
 import chatbot.inference, chatbot.conversations, chatbot.events, chatbot.celery
 import agents.consumers, agents.views, agents.urls, agents.kb, agents.tasks, agents.sweeps
 import chatbot.scheduler
+import chatbot.replies, chatbot.pool, chatbot.watchdog, chatbot.presence, chatbot.tasks
+import chatbot.generation
 from django.urls import reverse
 reverse("api-ask")
 reverse("agent-kb")
+reverse("healthz-pool")
 print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
 """
 
@@ -44,6 +49,17 @@ def test_web_stack_in_celery_inference_mode_imports_no_model_library(tmp_path):
         tmp_path,
         INFERENCE_MODE="celery",
         CHATBOT_GENERATOR="llamacpp",
+        CHATBOT_EMBEDDER="sentence-transformers",
+    )
+    assert loaded == []
+
+
+@pytest.mark.parametrize("backend", ["transformers", "openai"])
+def test_web_stack_with_the_other_backends_imports_no_model_library(tmp_path, backend):
+    loaded = _loaded_heavy_modules(
+        tmp_path,
+        INFERENCE_MODE="celery",
+        CHATBOT_GENERATOR=backend,
         CHATBOT_EMBEDDER="sentence-transformers",
     )
     assert loaded == []

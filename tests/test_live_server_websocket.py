@@ -101,14 +101,15 @@ def test_a_conversation_sending_too_fast_is_told_when_to_retry(live_demo):
     ws, _ = _open(live_demo)
     acks: list[dict] = []
     errors: list[dict] = []
-    answers = 0
+    answers = superseded = 0
     try:
         for n in range(limit + 1):
             ws.send(json.dumps({"type": "customer_message", "text": f"{QUESTION} ({n})"}))
-        # Read until every frame sent is settled and every accepted one answered, so the
-        # server's one inference thread is idle again for the next test.
+        # Read until every frame sent is settled and every accepted one answered or
+        # superseded by the next (reply_cancelled), so the server's one inference thread is
+        # idle again for the next test.
         deadline = time.monotonic() + 120
-        while len(acks) + len(errors) < limit + 1 or answers < len(acks):
+        while len(acks) + len(errors) < limit + 1 or answers + superseded < len(acks):
             frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
             if frame["type"] == "message_received":
                 acks.append(frame)
@@ -116,10 +117,14 @@ def test_a_conversation_sending_too_fast_is_told_when_to_retry(live_demo):
                 errors.append(frame)
             elif frame["type"] == "bot_message":
                 answers += 1
+            elif frame["type"] == "reply_cancelled":
+                assert frame["reason"] == "superseded"
+                superseded += 1
     finally:
         ws.close()
 
     assert len(acks) == limit
+    assert answers >= 1  # at least the last message is answered
     assert [e["code"] for e in errors] == ["rate_limited"]
     assert isinstance(errors[0]["retry_after"], int) and 1 <= errors[0]["retry_after"] <= 60
 

@@ -16,6 +16,7 @@ __all__ = ["ChatMessage", "Generator", "get_generator", "BACKENDS"]
 BACKENDS = {
     "llamacpp": "chatbot.generation.llamacpp:LlamaCppGenerator",
     "transformers": "chatbot.generation.transformers_backend:TransformersGenerator",
+    "openai": "chatbot.generation.openai_backend:OpenAIGenerator",
     "extractive": "chatbot.generation.fake:ExtractiveGenerator",
     "fake": "chatbot.generation.fake:FakeGenerator",
 }

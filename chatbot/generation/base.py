@@ -13,13 +13,33 @@ class ChatMessage(TypedDict):
 
 
 class Generator(ABC):
+    """A text generator. Implementations must be safe to call from several threads: a
+    backend that cannot generate two replies at once serialises them itself.
+
+    Cancel: stop iterating and `close()` the iterator `stream` returned (the answering
+    pipeline does this when the customer leaves, sends a newer message, or the answer's
+    deadline passes); a backend frees whatever the generation held (a lock, a batch slot,
+    an HTTP stream) when closed.
+    """
+
     name: str
+    # What the worker registry reports (chatbot/pool.py).
+    device: str = "cpu"
+    slots: int = 1  # generations served at once
 
     @abstractmethod
     def stream(
         self, messages: list[ChatMessage], *, max_tokens: int, stop: list[str] | None = None
     ) -> Iterator[str]:
         """Yield the reply piece by piece as it is generated (greedy, deterministic)."""
+
+    def describe(self) -> dict:
+        return {
+            "backend": self.name.split(":", 1)[0],
+            "model": self.name,
+            "device": self.device,
+            "slots": self.slots,
+        }
 
     def warmup(self) -> None:
         """Run one tiny generation so the first customer does not pay for lazy init."""
@@ -29,7 +49,7 @@ class Generator(ABC):
     def health(self) -> dict:
         """Prove the backend can generate right now."""
         text = "".join(self.stream([{"role": "user", "content": "Say OK."}], max_tokens=3))
-        return {"backend": self.name, "ok": True, "sample": text}
+        return {**self.describe(), "ok": True, "sample": text}
 
 
 def default_gguf_path() -> str:

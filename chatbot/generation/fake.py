@@ -46,7 +46,8 @@ class ExtractiveGenerator(Generator):
 
 
 class FakeGenerator(ExtractiveGenerator):
-    """The extractive generator with a small per-token delay, so tests see real streaming.
+    """The extractive generator with a per-token delay (CHATBOT_FAKE_TOKEN_DELAY_S), so tests
+    see real streaming and can act mid-answer.
 
     With CHATBOT_MODEL naming a JSON file ({"words in the question": ["piece", ...]}), a
     question containing those words gets the scripted pieces instead: end-to-end tests use
@@ -56,8 +57,10 @@ class FakeGenerator(ExtractiveGenerator):
     name = "fake"
 
     def __init__(self, model: str = "") -> None:
+        from django.conf import settings
+
         super().__init__(model)
-        self.delay_s = 0.005
+        self.delay_s = settings.FAKE_TOKEN_DELAY_S
         self.script: dict[str, list[str]] = json.loads(Path(model).read_text()) if model else {}
 
     def stream(
